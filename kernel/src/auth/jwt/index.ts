@@ -1,0 +1,2 @@
+// Public exports of src/auth/jwt (re-exported by src/index.ts).
+export {};

@@ -1,0 +1,2 @@
+// Public exports of src/authz (re-exported by src/index.ts).
+export {};

@@ -1,0 +1,2 @@
+// Public exports of src/tls (re-exported by src/index.ts).
+export {};
