@@ -66,6 +66,13 @@ export class InvalidTenantName extends WeftKitError {
   override readonly httpStatus = 401;
   override readonly expose = true;
 }
+/** An authenticated identity asked for a tenant it is not bound to, or has no default tenant. */
+export class TenantNotAllowed extends WeftKitError {
+  readonly code = 'WK_IDENTITY_TENANT_NOT_ALLOWED';
+  override readonly sqlstate = '28000';
+  override readonly httpStatus = 403;
+  override readonly expose = true;
+}
 
 // ---------------------------------------------------------------------------------------------
 // auth/password (src/auth/password)

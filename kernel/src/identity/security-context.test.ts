@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isSecurityContext, mintSecurityContext, withRequest } from './security-context.js';
+import { resolveTenant } from './bindings.js';
 import { splitLoginName } from './tenant.js';
 
 const init = { identity: 'alice', tenant: 'tenant-001', roles: ['read_write'], authMethod: 'password', peer: '127.0.0.1:5000' } as const;
@@ -57,5 +58,19 @@ describe('login names', () => {
     assert.throws(() => splitLoginName('alice@../x'), { code: 'WK_IDENTITY_INVALID_TENANT' });
     assert.throws(() => splitLoginName('alice@'), { code: 'WK_IDENTITY_INVALID_TENANT' });
     assert.throws(() => splitLoginName(`alice@${'a'.repeat(64)}`), { code: 'WK_IDENTITY_INVALID_TENANT' });
+  });
+});
+
+describe('resolveTenant', () => {
+  const alice = { roles: ['read_write'], tenants: ['tenant-001', 'tenant-002'], defaultTenant: 'tenant-001' };
+  test('default tenant when none is asked for; the asked one when bound', () => {
+    assert.equal(resolveTenant(alice, undefined), 'tenant-001');
+    assert.equal(resolveTenant(alice, 'tenant-002'), 'tenant-002');
+    assert.equal(resolveTenant({ roles: [], tenants: ['*'] }, 'any-tenant'), 'any-tenant');
+  });
+  test('an unbound tenant, an unbound identity, or no default are refused', () => {
+    assert.throws(() => resolveTenant(alice, 'tenant-003'), { code: 'WK_IDENTITY_TENANT_NOT_ALLOWED' });
+    assert.throws(() => resolveTenant(undefined, 'tenant-001'), { code: 'WK_IDENTITY_TENANT_NOT_ALLOWED' });
+    assert.throws(() => resolveTenant({ roles: [], tenants: ['*'] }, undefined), { code: 'WK_IDENTITY_TENANT_NOT_ALLOWED' });
   });
 });
