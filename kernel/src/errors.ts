@@ -51,6 +51,15 @@ export class ConfigInvalidValue extends WeftKitError {
 export class ConfigConflict extends WeftKitError {
   readonly code = 'WK_CONFIG_CONFLICT';
 }
+/** More than one configuration problem; `problems` holds each coded error. */
+export class ConfigInvalid extends WeftKitError {
+  readonly code = 'WK_CONFIG_INVALID';
+  readonly problems: readonly WeftKitError[];
+  constructor(message: string, problems: readonly WeftKitError[]) {
+    super(message);
+    this.problems = problems;
+  }
+}
 /** A file a setting points to cannot be read. */
 export class ConfigFileUnreadable extends WeftKitError {
   readonly code = 'WK_CONFIG_FILE_UNREADABLE';
@@ -86,8 +95,90 @@ export class TenantNotAllowed extends WeftKitError {
 // ---------------------------------------------------------------------------------------------
 // authz (src/authz)
 
+/** roles.yaml is malformed or inconsistent; the message is `file:line: reason`. Refuses start. */
+export class RolesFileInvalid extends WeftKitError {
+  readonly code = 'WK_AUTHZ_ROLES_FILE_INVALID';
+  /** 1-based line the reason refers to. */
+  readonly line: number;
+  constructor(file: string, line: number, reason: string) {
+    super(`${file}:${line}: ${reason}`);
+    this.line = line;
+  }
+}
+/** The identity's roles do not allow the action (on the resource). The message names only the action. */
+export class AccessDenied extends WeftKitError {
+  readonly code = 'WK_AUTHZ_ACCESS_DENIED';
+  override readonly sqlstate = '42501';
+  override readonly httpStatus = 403;
+  override readonly expose = true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // audit (src/audit)
 
 // ---------------------------------------------------------------------------------------------
 // crypto and storage (src/crypto, src/storage)
+
+/** A sealed page (or page-file header) failed authentication or has the wrong length; never says why. */
+export class PageAuthenticationFailed extends WeftKitError {
+  readonly code = 'WK_CRYPTO_PAGE_AUTH_FAILED';
+  override readonly sqlstate = 'XX001';
+}
+/** A data key reached its encryption limit (random-nonce bound); the tenant's DEK must be rotated. */
+export class KeyUsageExhausted extends WeftKitError {
+  readonly code = 'WK_CRYPTO_KEY_EXHAUSTED';
+}
+/** A key, cipher or keyring was used after `destroy()`/`close()` zeroed it. */
+export class KeyDestroyed extends WeftKitError {
+  readonly code = 'WK_CRYPTO_KEY_DESTROYED';
+}
+/** Key material is malformed (length, encoding); the message names the setting, never the value. */
+export class KeyMaterialInvalid extends WeftKitError {
+  readonly code = 'WK_CRYPTO_KEY_INVALID';
+}
+/** The key file a setting names cannot be read or created. */
+export class KeyFileUnreadable extends WeftKitError {
+  readonly code = 'WK_CRYPTO_KEY_FILE_UNREADABLE';
+}
+/** A key provider could not unwrap a wrapped key (wrong KEK, or the wrapped key was altered). */
+export class KeyUnwrapFailed extends WeftKitError {
+  readonly code = 'WK_CRYPTO_UNWRAP_FAILED';
+}
+/** The keyring was opened with a key-encryption key other than the one that wrote it. */
+export class KeyringWrongKey extends WeftKitError {
+  readonly code = 'WK_CRYPTO_WRONG_KEK';
+}
+/** The keyring file is malformed or fails its MAC (altered, truncated, or an unknown format). */
+export class KeyringCorrupt extends WeftKitError {
+  readonly code = 'WK_CRYPTO_KEYRING_CORRUPT';
+  override readonly sqlstate = 'XX001';
+}
+/** The keyring has no data key for this tenant (never created, or crypto-shredded). */
+export class TenantKeyNotFound extends WeftKitError {
+  readonly code = 'WK_CRYPTO_TENANT_UNKNOWN';
+}
+/** A tenant key was created for a tenant that already has one. */
+export class TenantKeyExists extends WeftKitError {
+  readonly code = 'WK_CRYPTO_TENANT_EXISTS';
+}
+/** A page file names a data-key version the keyring does not hold for its tenant. */
+export class KeyVersionUnknown extends WeftKitError {
+  readonly code = 'WK_CRYPTO_KEY_VERSION_UNKNOWN';
+}
+/** A page file is structurally broken (bad magic, format version, page size or tenant in its header). */
+export class PageFileCorrupt extends WeftKitError {
+  readonly code = 'WK_STORAGE_CORRUPT';
+  override readonly sqlstate = 'XX001';
+}
+/** A page number or page buffer is out of range for the file (a caller bug, not corruption). */
+export class InvalidPageArgument extends WeftKitError {
+  readonly code = 'WK_STORAGE_INVALID_PAGE';
+}
+/** A page file was used after `close()`. */
+export class PageFileClosed extends WeftKitError {
+  readonly code = 'WK_STORAGE_CLOSED';
+}
+/** A path escapes its tenant directory (`..`, absolute, NUL, or a symlink pointing outside). */
+export class PathNotAllowed extends WeftKitError {
+  readonly code = 'WK_STORAGE_PATH_REFUSED';
+}

@@ -1,2 +1,5 @@
-// Public exports of src/config (re-exported by src/index.ts).
-export {};
+export { readEnvironment } from './environment.js';
+export { loadConfig } from './load-config.js';
+export type { VariableKind, VariableSpec } from './schema.js';
+export { AUDIT_EVENTS, AUTH_METHODS, JWT_ALGORITHMS, KEY_PROVIDERS, VARIABLES } from './schema.js';
+export type * from './types.js';
