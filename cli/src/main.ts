@@ -1,1 +1,28 @@
-export {};
+import { configCheck, configDoc } from './commands/config.js';
+import { type Command, EXIT_USAGE, type Io } from './io.js';
+
+const COMMANDS: Readonly<Record<string, { run: Command; help: string }>> = {
+  'config check': { run: configCheck, help: 'validate the WEFTKIT_* environment without starting an engine' },
+  'config doc': { run: configDoc, help: 'print the table of every WEFTKIT_* variable' },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  weftkit ${name.padEnd(width)}  ${c.help}`);
+  return `usage:\n${lines.join('\n')}\n`;
+}
+
+/** Runs one CLI command; returns the process exit code. */
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  const [group, verb, ...rest] = argv;
+  if (group === undefined || group === '--help' || group === '-h' || group === 'help') {
+    io.out(usage());
+    return group === undefined ? EXIT_USAGE : 0;
+  }
+  const command = COMMANDS[`${group} ${verb ?? ''}`];
+  if (command === undefined) {
+    io.err(`unknown command: ${[group, verb].filter(Boolean).join(' ')}\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  return command.run(rest, io);
+}
