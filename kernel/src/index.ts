@@ -10,5 +10,6 @@ export * from './errors.js';
 export * from './identity/index.js';
 export type { Logger, LoggerOptions, LogLevel } from './log/logger.js';
 export { createLogger, silentLogger } from './log/logger.js';
+export * from './runtime/index.js';
 export * from './storage/index.js';
 export * from './tls/index.js';
