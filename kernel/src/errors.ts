@@ -86,11 +86,236 @@ export class TenantNotAllowed extends WeftKitError {
 // ---------------------------------------------------------------------------------------------
 // auth/password (src/auth/password)
 
+/** One problem in the users file: a 1-based line number and why (never the line's content). */
+export interface UsersFileIssue {
+  readonly line: number;
+  readonly reason: string;
+}
+/** The users file has lines that are not `name:hash` with an accepted hash, or duplicate users. */
+export class UsersFileInvalid extends WeftKitError {
+  readonly code = 'WK_AUTH_USERS_FILE_INVALID';
+  readonly issues: readonly UsersFileIssue[];
+  constructor(issues: readonly UsersFileIssue[], source = 'users file') {
+    const shown = issues.slice(0, 10).map((i) => `line ${i.line}: ${i.reason}`);
+    if (issues.length > shown.length) shown.push(`and ${issues.length - shown.length} more`);
+    super(`${source}: ${shown.join('; ')}`);
+    this.issues = Object.freeze(issues.map((i) => Object.freeze({ ...i })));
+  }
+}
+/** The users file cannot be read (missing, permissions, not a file). */
+export class UsersFileUnreadable extends WeftKitError {
+  readonly code = 'WK_AUTH_USERS_FILE_UNREADABLE';
+}
+/** A user name does not match `^[A-Za-z0-9._-]{1,63}$` (CLI user management). */
+export class InvalidUserName extends WeftKitError {
+  readonly code = 'WK_AUTH_INVALID_USER_NAME';
+  override readonly httpStatus = 400;
+  override readonly expose = true;
+}
+/** `weftkit user add` names a user the users file already has. */
+export class UserAlreadyExists extends WeftKitError {
+  readonly code = 'WK_AUTH_USER_EXISTS';
+  override readonly httpStatus = 409;
+  override readonly expose = true;
+}
+/** `weftkit user passwd|remove` names a user the users file does not have. */
+export class UserNotFound extends WeftKitError {
+  readonly code = 'WK_AUTH_USER_NOT_FOUND';
+  override readonly httpStatus = 404;
+  override readonly expose = true;
+}
+/** A new password breaks the policy; `rule` says which rule (the password is never echoed). */
+export class PasswordPolicyViolation extends WeftKitError {
+  readonly code = 'WK_AUTH_PASSWORD_POLICY';
+  override readonly sqlstate = '22023';
+  override readonly httpStatus = 400;
+  override readonly expose = true;
+  readonly rule: 'min_length' | 'letter' | 'digit';
+  constructor(rule: 'min_length' | 'letter' | 'digit', message: string) {
+    super(message);
+    this.rule = rule;
+  }
+}
+/** Password or SCRAM authentication failed; the same error for an unknown user and a wrong password. */
+export class AuthFailed extends WeftKitError {
+  readonly code = 'WK_AUTH_FAILED';
+  override readonly sqlstate = '28P01';
+  override readonly httpStatus = 401;
+  override readonly expose = true;
+}
+/** Too many recent failures for this user from this peer; refused without looking at the password. */
+export class AuthLockedOut extends WeftKitError {
+  readonly code = 'WK_AUTH_LOCKED_OUT';
+  override readonly sqlstate = '28000';
+  override readonly httpStatus = 429;
+  override readonly expose = true;
+  /** Seconds until the lockout ends (for `Retry-After`). */
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number) {
+    super('too many failed authentication attempts; try again later');
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+/** A SCRAM message is malformed, oversized, not valid UTF-8/base64, or arrives out of order. */
+export class ScramMalformed extends WeftKitError {
+  readonly code = 'WK_AUTH_SCRAM_MALFORMED';
+  override readonly sqlstate = '08P01';
+  override readonly httpStatus = 400;
+  override readonly expose = true;
+}
+/** The client asked for SCRAM channel binding (`p=`), but only SCRAM-SHA-256 (no -PLUS) is offered. */
+export class ScramChannelBindingUnsupported extends WeftKitError {
+  readonly code = 'WK_AUTH_SCRAM_CHANNEL_BINDING';
+  override readonly sqlstate = '08P01';
+  override readonly httpStatus = 400;
+  override readonly expose = true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // auth/jwt (src/auth/jwt)
 
+/** JWT options are unusable at startup (e.g. `none` or an HMAC algorithm allowed, no key source). */
+export class JwtConfigInvalid extends WeftKitError {
+  readonly code = 'WK_JWT_CONFIG_INVALID';
+}
+/** A token is malformed, its signature does not verify, or its `alg` is not allowed. */
+export class JwtInvalid extends WeftKitError {
+  readonly code = 'WK_JWT_INVALID';
+  override readonly sqlstate = '28000';
+  override readonly httpStatus = 401;
+  override readonly expose = true;
+}
+/** A token's `exp` has passed (beyond the clock tolerance). */
+export class JwtExpired extends WeftKitError {
+  readonly code = 'WK_JWT_EXPIRED';
+  override readonly sqlstate = '28000';
+  override readonly httpStatus = 401;
+  override readonly expose = true;
+}
+/** A token's `nbf` is in the future (beyond the clock tolerance). */
+export class JwtNotYetValid extends WeftKitError {
+  readonly code = 'WK_JWT_NOT_YET_VALID';
+  override readonly sqlstate = '28000';
+  override readonly httpStatus = 401;
+  override readonly expose = true;
+}
+/** A verified token has a wrong or missing `iss`, `aud`, `sub`, `exp`, tenant or roles claim. */
+export class JwtClaimInvalid extends WeftKitError {
+  readonly code = 'WK_JWT_CLAIM_INVALID';
+  override readonly sqlstate = '28000';
+  override readonly httpStatus = 401;
+  override readonly expose = true;
+}
+/** A token is longer than `maxTokenBytes`; checked before any parsing. */
+export class JwtTooLarge extends WeftKitError {
+  readonly code = 'WK_JWT_TOO_LARGE';
+  override readonly sqlstate = '28000';
+  override readonly httpStatus = 401;
+  override readonly expose = true;
+}
+/** No configured key matches the token's `kid`/`alg`, even after an allowed JWKS refetch. */
+export class JwtUnknownKey extends WeftKitError {
+  readonly code = 'WK_JWT_UNKNOWN_KEY';
+  override readonly sqlstate = '28000';
+  override readonly httpStatus = 401;
+  override readonly expose = true;
+}
+/** The remote JWKS could not be fetched or parsed (down, timeout, bad response) and no key is usable. */
+export class JwtKeysUnavailable extends WeftKitError {
+  readonly code = 'WK_JWT_KEYS_UNAVAILABLE';
+  override readonly sqlstate = '28000';
+  override readonly httpStatus = 503;
+  override readonly expose = true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // auth/mtls and tls (src/auth/mtls, src/tls)
+
+/** A TLS file cannot be read; the message names the setting (WEFTKIT_TLS_CERT/KEY/CA) and the OS error. */
+export class TlsFileUnreadable extends WeftKitError {
+  readonly code = 'WK_TLS_FILE_UNREADABLE';
+}
+/** A TLS file is not valid PEM of the expected kind; the message names the setting, never the contents. */
+export class TlsInvalidPem extends WeftKitError {
+  readonly code = 'WK_TLS_INVALID_PEM';
+}
+/** The server certificate's notAfter has passed (at start or on reload). */
+export class TlsCertificateExpired extends WeftKitError {
+  readonly code = 'WK_TLS_CERT_EXPIRED';
+}
+/** The server certificate's notBefore is still in the future. */
+export class TlsCertificateNotYetValid extends WeftKitError {
+  readonly code = 'WK_TLS_CERT_NOT_YET_VALID';
+}
+/** The server private key does not belong to the server certificate. */
+export class TlsKeyMismatch extends WeftKitError {
+  readonly code = 'WK_TLS_KEY_MISMATCH';
+}
+/** Client certificates are requested but no client CA is configured (the system roots are never used). */
+export class TlsClientCaMissing extends WeftKitError {
+  readonly code = 'WK_TLS_CLIENT_CA_MISSING';
+}
+/** A server-side TLS upgrade failed: handshake error, timeout, or a client certificate the CA did not verify. */
+export class TlsHandshakeFailed extends WeftKitError {
+  readonly code = 'WK_TLS_HANDSHAKE_FAILED';
+  override readonly sqlstate = '08006';
+}
+/** A certificate's DER encoding is not well-formed X.509 as far as the kernel reads it. */
+export class CertificateMalformed extends WeftKitError {
+  readonly code = 'WK_TLS_CERT_MALFORMED';
+  override readonly sqlstate = '28000';
+  override readonly httpStatus = 401;
+  override readonly expose = true;
+}
+/** The connection has no client certificate verified against the configured CA by the handshake. */
+export class MtlsNotAuthorized extends WeftKitError {
+  readonly code = 'WK_MTLS_NOT_AUTHORIZED';
+  override readonly sqlstate = '28000';
+  override readonly httpStatus = 401;
+  override readonly expose = true;
+}
+/** The client certificate's subject has no CN. */
+export class MtlsMissingCommonName extends WeftKitError {
+  readonly code = 'WK_MTLS_MISSING_CN';
+  override readonly sqlstate = '28000';
+  override readonly httpStatus = 401;
+  override readonly expose = true;
+}
+/** The subject CN is empty, appears more than once, is not a string type, or holds control characters. */
+export class MtlsInvalidCommonName extends WeftKitError {
+  readonly code = 'WK_MTLS_INVALID_CN';
+  override readonly sqlstate = '28000';
+  override readonly httpStatus = 401;
+  override readonly expose = true;
+}
+/** The subject lacks the configured tenant attribute (`O` by default). */
+export class MtlsTenantMissing extends WeftKitError {
+  readonly code = 'WK_MTLS_TENANT_MISSING';
+  override readonly sqlstate = '28000';
+  override readonly httpStatus = 401;
+  override readonly expose = true;
+}
+/** The subject holds the tenant attribute more than once. */
+export class MtlsTenantAmbiguous extends WeftKitError {
+  readonly code = 'WK_MTLS_TENANT_AMBIGUOUS';
+  override readonly sqlstate = '28000';
+  override readonly httpStatus = 401;
+  override readonly expose = true;
+}
+/** The tenant attribute is not a valid tenant name. */
+export class MtlsInvalidTenant extends WeftKitError {
+  readonly code = 'WK_MTLS_INVALID_TENANT';
+  override readonly sqlstate = '28000';
+  override readonly httpStatus = 401;
+  override readonly expose = true;
+}
+/** With `password,mtls`, the certificate CN is not the user name that logged in. */
+export class MtlsUserMismatch extends WeftKitError {
+  readonly code = 'WK_MTLS_USER_MISMATCH';
+  override readonly sqlstate = '28000';
+  override readonly httpStatus = 401;
+  override readonly expose = true;
+}
 
 // ---------------------------------------------------------------------------------------------
 // authz (src/authz)
@@ -115,6 +340,28 @@ export class AccessDenied extends WeftKitError {
 
 // ---------------------------------------------------------------------------------------------
 // audit (src/audit)
+
+/** The audit chain on disk does not verify at start (and `allowBrokenChain` is off); names the first bad seq. */
+export class AuditChainBroken extends WeftKitError {
+  readonly code = 'WK_AUDIT_CHAIN_BROKEN';
+  readonly firstBadSeq: number;
+  constructor(firstBadSeq: number, reason: string) {
+    super(`audit chain broken at seq ${firstBadSeq}: ${reason}`);
+    this.firstBadSeq = firstBadSeq;
+  }
+}
+/** An audit event could not be made durable (write or fdatasync failed); the log refuses all later appends. */
+export class AuditWriteFailed extends WeftKitError {
+  readonly code = 'WK_AUDIT_WRITE_FAILED';
+}
+/** An event was appended after the audit log was closed. */
+export class AuditClosed extends WeftKitError {
+  readonly code = 'WK_AUDIT_CLOSED';
+}
+/** The audit options are invalid (unknown event type, bad `maxBytes`, empty output path). */
+export class AuditInvalidOption extends WeftKitError {
+  readonly code = 'WK_AUDIT_INVALID_OPTION';
+}
 
 // ---------------------------------------------------------------------------------------------
 // crypto and storage (src/crypto, src/storage)
