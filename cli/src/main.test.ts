@@ -1,27 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-
-const BIN = fileURLToPath(new URL('../bin/weftkit.mjs', import.meta.url));
-
-/** Runs the built `weftkit` binary with exactly the given environment (plus PATH). */
-export function weftkit(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-    child.stdin.end(stdin ?? '');
-  });
-}
+import { weftkit } from './testing/run-cli.js';
 
 test('config check accepts a valid environment and says what it found', async () => {
   const r = await weftkit(['config', 'check', '--engine', 'kv'], { WEFTKIT_AUTH: 'jwt', WEFTKIT_JWT_JWKS_URI: 'https://idp.example/jwks' });
