@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Action } from '../authz/actions.js';
+import { scramVerifier } from '../auth/password/scram-verifier.js';
+import { loadConfig } from '../config/load-config.js';
+import { silentLogger } from '../log/logger.js';
+import { startKernel } from './start-kernel.js';
+
+describe('startKernel', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'weftkit-boot-'));
+    await writeFile(join(dir, 'users.htpasswd'), `alice:${await scramVerifier('alice-password-1')}\n`);
+    await writeFile(join(dir, 'roles.yaml'), 'users:\n  alice: { roles: [read_only], tenants: [tenant-001], default_tenant: tenant-001 }\n');
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  test('password users get their tenant and roles from the roles file; SIGHUP targets reload it', async () => {
+    const config = loadConfig(
+      { WEFTKIT_AUTH_USERS_FILE: join(dir, 'users.htpasswd'), WEFTKIT_ROLES_FILE: join(dir, 'roles.yaml') },
+      'kv',
+    );
+    const k = await startKernel(config, { logger: silentLogger });
+    try {
+      assert.equal(k.jwt, undefined);
+      const ctx = await k.password!.authenticate({ login: 'alice', password: 'alice-password-1', peer: '127.0.0.1:1' });
+      assert.equal(ctx.tenant, 'tenant-001');
+      assert.equal(k.policy.policy.authorize(ctx, Action.SELECT), true);
+      assert.equal(k.policy.policy.authorize(ctx, Action.INSERT), false);
+
+      await writeFile(join(dir, 'roles.yaml'), 'users:\n  alice: { roles: [read_write], tenants: [tenant-001], default_tenant: tenant-001 }\n');
+      for (const r of k.reloadables) await r.reload();
+      const again = await k.password!.authenticate({ login: 'alice', password: 'alice-password-1', peer: '127.0.0.1:1' });
+      assert.equal(k.policy.policy.authorize(again, Action.INSERT), true);
+
+      await writeFile(join(dir, 'roles.yaml'), 'users: [not, a, map\n');
+      const roles = k.reloadables.find((r) => r.name === 'roles file')!;
+      await assert.rejects(roles.reload(), { code: 'WK_AUTHZ_ROLES_FILE_INVALID' });
+      assert.equal(k.policy.policy.authorize(again, Action.INSERT), true, 'a bad file keeps the old policy');
+    } finally {
+      await writeFile(join(dir, 'roles.yaml'), '');
+      await k.close();
+    }
+  });
+
+  test('a missing users file stops start-up with a coded error', async () => {
+    const config = loadConfig({ WEFTKIT_AUTH_USERS_FILE: join(dir, 'nope.htpasswd'), WEFTKIT_ROLES_FILE: join(dir, 'roles.yaml') }, 'kv');
+    await assert.rejects(startKernel(config, { logger: silentLogger }), { code: 'WK_AUTH_USERS_FILE_UNREADABLE' });
+  });
+
+  test('WEFTKIT_AUTH=none gives the dev superuser, only in dev mode', async () => {
+    const config = loadConfig({ WEFTKIT_AUTH: 'none', WEFTKIT_INSECURE_DEV: 'true', WEFTKIT_ROLES_FILE: join(dir, 'roles.yaml') }, 'kv');
+    const k = await startKernel(config, { logger: silentLogger });
+    try {
+      assert.equal(k.password, undefined);
+      const ctx = k.insecure!.authenticate({ login: 'x@tenant-9', peer: '127.0.0.1:1' });
+      assert.deepEqual([ctx.identity, ctx.tenant, ctx.roles[0], ctx.authMethod], ['dev', 'tenant-9', 'superuser', 'none']);
+    } finally {
+      await k.close();
+    }
+  });
+});

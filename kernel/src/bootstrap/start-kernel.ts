@@ -1,0 +1,120 @@
+// Builds every kernel service an engine needs from its frozen config, in one place, so both
+// engines start the same way: policy, authenticators, TLS, reload wiring.
+import { InsecureNoAuthAuthenticator } from '../auth/none/insecure-authenticator.js';
+import { JwtAuthenticator } from '../auth/jwt/authenticator.js';
+import { MtlsAuthenticator } from '../auth/mtls/mtls-authenticator.js';
+import { PasswordAuthenticator } from '../auth/password/authenticator.js';
+import { UsersStore } from '../auth/password/users-store.js';
+import type { WeftKitConfig } from '../config/types.js';
+import type { Logger } from '../log/logger.js';
+import { type Reloadable, reloadOnSighup, warnWhileInsecure } from '../runtime/signals.js';
+import { TlsCredentials } from '../tls/credentials.js';
+import { PolicyHolder } from './policy-holder.js';
+
+export interface KernelServices {
+  readonly config: WeftKitConfig;
+  readonly logger: Logger;
+  readonly policy: PolicyHolder;
+  readonly password?: PasswordAuthenticator;
+  readonly users?: UsersStore;
+  readonly jwt?: JwtAuthenticator;
+  readonly mtls?: MtlsAuthenticator;
+  readonly insecure?: InsecureNoAuthAuthenticator;
+  readonly tls?: TlsCredentials;
+  /** What SIGHUP reloads (already wired when `handleSignals` was true). */
+  readonly reloadables: readonly Reloadable[];
+  close(): Promise<void>;
+}
+
+export interface StartKernelOptions {
+  readonly logger: Logger;
+  /** Wire SIGHUP to reload users, roles and TLS (engines: yes; tests: usually no). */
+  readonly handleSignals?: boolean;
+}
+
+export async function startKernel(config: WeftKitConfig, options: StartKernelOptions): Promise<KernelServices> {
+  const { logger } = options;
+  const methods = config.auth.methods;
+  const policy = await PolicyHolder.load({ path: config.rolesFile, required: config.rolesFileExplicit, logger });
+  const reloadables: Reloadable[] = [policy];
+  const stops: (() => void)[] = [];
+
+  let users: UsersStore | undefined;
+  let password: PasswordAuthenticator | undefined;
+  if (methods.includes('password')) {
+    users = await UsersStore.load(config.auth.usersFile);
+    reloadables.push({ name: 'users file', reload: () => users!.reload() });
+    password = new PasswordAuthenticator({
+      users,
+      bindings: policy,
+      lockout: {
+        failureWindowSeconds: config.auth.failureWindowSeconds,
+        failureLimit: config.auth.failureLimit,
+        lockoutSeconds: config.auth.lockoutSeconds,
+      },
+      logger,
+    });
+  }
+
+  let jwt: JwtAuthenticator | undefined;
+  const jwtConfig = config.auth.jwt;
+  if (jwtConfig !== undefined) {
+    jwt = new JwtAuthenticator({
+      ...(jwtConfig.jwksUri === undefined ? {} : { jwksUri: jwtConfig.jwksUri }),
+      ...(jwtConfig.publicKeyFile === undefined ? {} : { publicKeyFile: jwtConfig.publicKeyFile }),
+      ...(jwtConfig.issuer === undefined ? {} : { issuer: jwtConfig.issuer }),
+      ...(jwtConfig.audience === undefined ? {} : { audience: jwtConfig.audience }),
+      algorithms: jwtConfig.algorithms,
+      clockToleranceSeconds: jwtConfig.clockToleranceSeconds,
+      tenantClaim: jwtConfig.tenantClaim,
+      rolesClaim: jwtConfig.rolesClaim,
+      logger,
+    });
+  }
+
+  let mtls: MtlsAuthenticator | undefined;
+  if (config.auth.mtls !== undefined) {
+    mtls = new MtlsAuthenticator({ tenantAttribute: config.auth.mtls.tenantAttribute, bindings: policy });
+  }
+
+  let tls: TlsCredentials | undefined;
+  if (config.tls !== undefined) {
+    tls = await TlsCredentials.load(
+      {
+        certFile: config.tls.certFile,
+        keyFile: config.tls.keyFile,
+        ...(config.tls.caFile === undefined ? {} : { caFile: config.tls.caFile }),
+        requestClientCert: mtls !== undefined,
+        rejectUnauthorized: mtls !== undefined,
+      },
+      { logger },
+    );
+    const credentials = tls;
+    reloadables.push({ name: 'tls', reload: () => credentials.reload() });
+  }
+
+  let insecure: InsecureNoAuthAuthenticator | undefined;
+  if (methods.includes('none')) {
+    insecure = new InsecureNoAuthAuthenticator();
+    stops.push(warnWhileInsecure(logger, 'authentication is off (WEFTKIT_AUTH=none)'));
+  }
+  if (config.encryption.mode === 'off') {
+    stops.push(warnWhileInsecure(logger, 'encryption at rest is off (WEFTKIT_ENCRYPTION=off)'));
+  }
+  if (options.handleSignals === true) stops.push(reloadOnSighup(reloadables, logger));
+
+  return {
+    config,
+    logger,
+    policy,
+    reloadables,
+    ...(password === undefined ? {} : { password, users: users! }),
+    ...(jwt === undefined ? {} : { jwt }),
+    ...(mtls === undefined ? {} : { mtls }),
+    ...(insecure === undefined ? {} : { insecure }),
+    ...(tls === undefined ? {} : { tls }),
+    close: async () => {
+      for (const stop of stops) stop();
+    },
+  };
+}
