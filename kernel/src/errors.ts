@@ -362,6 +362,10 @@ export class AuditClosed extends WeftKitError {
 export class AuditInvalidOption extends WeftKitError {
   readonly code = 'WK_AUDIT_INVALID_OPTION';
 }
+/** The audit directory or file cannot be created, opened or read at start (permissions, not a file, ...). */
+export class AuditOpenFailed extends WeftKitError {
+  readonly code = 'WK_AUDIT_OPEN_FAILED';
+}
 
 // ---------------------------------------------------------------------------------------------
 // crypto and storage (src/crypto, src/storage)
