@@ -1,8 +1,10 @@
+import { auditVerify } from './commands/audit.js';
 import { configCheck, configDoc } from './commands/config.js';
 import { userAdd, userPasswd, userRemove } from './commands/user.js';
 import { type Command, EXIT_USAGE, type Io } from './io.js';
 
 const COMMANDS: Readonly<Record<string, { run: Command; help: string }>> = {
+  'audit verify': { run: auditVerify, help: 'verify the hash chain of audit files (exit 1 when broken)' },
   'config check': { run: configCheck, help: 'validate the WEFTKIT_* environment without starting an engine' },
   'config doc': { run: configDoc, help: 'print the table of every WEFTKIT_* variable' },
   'user add': { run: userAdd, help: 'add a password user (SCRAM-SHA-256 verifier; --bcrypt for bcrypt)' },

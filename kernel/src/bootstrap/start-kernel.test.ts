@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -60,6 +60,30 @@ describe('startKernel', () => {
       assert.deepEqual([ctx.identity, ctx.tenant, ctx.roles[0], ctx.authMethod], ['dev', 'tenant-9', 'superuser', 'none']);
     } finally {
       await k.close();
+    }
+  });
+});
+
+describe('startKernel with audit', () => {
+  test('WEFTKIT_AUDIT=true opens the chained log at WEFTKIT_AUDIT_OUTPUT', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'weftkit-boot-audit-'));
+    try {
+      await writeFile(join(dir, 'users.htpasswd'), '');
+      await writeFile(join(dir, 'roles.yaml'), '');
+      const output = join(dir, 'log', 'audit.jsonl');
+      const config = loadConfig(
+        { WEFTKIT_AUTH_USERS_FILE: join(dir, 'users.htpasswd'), WEFTKIT_ROLES_FILE: join(dir, 'roles.yaml'), WEFTKIT_AUDIT: 'true', WEFTKIT_AUDIT_OUTPUT: output },
+        'kv',
+      );
+      const k = await startKernel(config, { logger: silentLogger });
+      const seq = await k.audit!.appendUnauthenticated({ event: 'auth', operation: 'login', result: 'failure', identity: 'mallory', errorCode: 'WK_AUTH_FAILED' });
+      assert.equal(seq, 1);
+      await k.close();
+      const lines = (await readFile(output, 'utf8')).trim().split('\n');
+      assert.equal(lines.length, 1);
+      assert.equal(JSON.parse(lines[0]!).identity, 'mallory');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

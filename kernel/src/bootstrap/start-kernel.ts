@@ -1,5 +1,6 @@
 // Builds every kernel service an engine needs from its frozen config, in one place, so both
 // engines start the same way: policy, authenticators, TLS, reload wiring.
+import { type AuditLog, openAuditLog } from '../audit/audit-log.js';
 import { InsecureNoAuthAuthenticator } from '../auth/none/insecure-authenticator.js';
 import { JwtAuthenticator } from '../auth/jwt/authenticator.js';
 import { MtlsAuthenticator } from '../auth/mtls/mtls-authenticator.js';
@@ -21,6 +22,8 @@ export interface KernelServices {
   readonly mtls?: MtlsAuthenticator;
   readonly insecure?: InsecureNoAuthAuthenticator;
   readonly tls?: TlsCredentials;
+  /** The audit log, when `WEFTKIT_AUDIT=true`. */
+  readonly audit?: AuditLog;
   /** What SIGHUP reloads (already wired when `handleSignals` was true). */
   readonly reloadables: readonly Reloadable[];
   close(): Promise<void>;
@@ -101,6 +104,16 @@ export async function startKernel(config: WeftKitConfig, options: StartKernelOpt
   if (config.encryption.mode === 'off') {
     stops.push(warnWhileInsecure(logger, 'encryption at rest is off (WEFTKIT_ENCRYPTION=off)'));
   }
+  let audit: AuditLog | undefined;
+  if (config.audit.enabled) {
+    audit = await openAuditLog({
+      output: config.audit.output,
+      events: config.audit.events,
+      maxBytes: config.audit.rotateBytes,
+      allowBrokenChain: config.audit.allowBrokenChain,
+      logger,
+    });
+  }
   if (options.handleSignals === true) stops.push(reloadOnSighup(reloadables, logger));
 
   return {
@@ -113,8 +126,10 @@ export async function startKernel(config: WeftKitConfig, options: StartKernelOpt
     ...(mtls === undefined ? {} : { mtls }),
     ...(insecure === undefined ? {} : { insecure }),
     ...(tls === undefined ? {} : { tls }),
+    ...(audit === undefined ? {} : { audit }),
     close: async () => {
       for (const stop of stops) stop();
+      await audit?.close();
     },
   };
 }
