@@ -388,6 +388,10 @@ export class KeyMaterialInvalid extends WeftKitError {
   readonly code = 'WK_CRYPTO_KEY_INVALID';
 }
 /** The key file a setting names cannot be read or created. */
+/** The configured key provider is not part of this build (vault, kms and gcp-kms come with the KMS work). */
+export class KeyProviderUnavailable extends WeftKitError {
+  readonly code = 'WK_CRYPTO_PROVIDER_UNAVAILABLE';
+}
 export class KeyFileUnreadable extends WeftKitError {
   readonly code = 'WK_CRYPTO_KEY_FILE_UNREADABLE';
 }

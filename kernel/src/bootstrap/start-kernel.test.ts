@@ -20,7 +20,7 @@ describe('startKernel', () => {
 
   test('password users get their tenant and roles from the roles file; SIGHUP targets reload it', async () => {
     const config = loadConfig(
-      { WEFTKIT_AUTH_USERS_FILE: join(dir, 'users.htpasswd'), WEFTKIT_ROLES_FILE: join(dir, 'roles.yaml') },
+      { WEFTKIT_AUTH_USERS_FILE: join(dir, 'users.htpasswd'), WEFTKIT_ROLES_FILE: join(dir, 'roles.yaml'), WEFTKIT_DATA_DIR: join(dir, 'data') },
       'kv',
     );
     const k = await startKernel(config, { logger: silentLogger });
@@ -47,12 +47,31 @@ describe('startKernel', () => {
   });
 
   test('a missing users file stops start-up with a coded error', async () => {
-    const config = loadConfig({ WEFTKIT_AUTH_USERS_FILE: join(dir, 'nope.htpasswd'), WEFTKIT_ROLES_FILE: join(dir, 'roles.yaml') }, 'kv');
+    const config = loadConfig({ WEFTKIT_AUTH_USERS_FILE: join(dir, 'nope.htpasswd'), WEFTKIT_ROLES_FILE: join(dir, 'roles.yaml'), WEFTKIT_DATA_DIR: join(dir, 'data') }, 'kv');
     await assert.rejects(startKernel(config, { logger: silentLogger }), { code: 'WK_AUTH_USERS_FILE_UNREADABLE' });
   });
 
+  test('encryption on: the keyring opens under the env KEK and a wrong KEK refuses start', async () => {
+    const env = {
+      WEFTKIT_AUTH_USERS_FILE: join(dir, 'users.htpasswd'),
+      WEFTKIT_ROLES_FILE: join(dir, 'roles.yaml'),
+      WEFTKIT_DATA_DIR: join(dir, 'enc-data'),
+      WEFTKIT_KEY: Buffer.alloc(32, 1).toString('base64'),
+    };
+    const k = await startKernel(loadConfig(env, 'kv'), { logger: silentLogger });
+    await k.keyring!.createTenant('tenant-001');
+    await k.close();
+    const wrong = loadConfig({ ...env, WEFTKIT_KEY: Buffer.alloc(32, 2).toString('base64') }, 'kv');
+    await assert.rejects(startKernel(wrong, { logger: silentLogger }), { code: 'WK_CRYPTO_WRONG_KEK' });
+    const vault = loadConfig(
+      { ...env, WEFTKIT_KEY: '', WEFTKIT_KEY_PROVIDER: 'vault', WEFTKIT_VAULT_ADDR: 'http://127.0.0.1:1', WEFTKIT_VAULT_TOKEN: 't', WEFTKIT_VAULT_TRANSIT_KEY: 'k' },
+      'kv',
+    );
+    await assert.rejects(startKernel(vault, { logger: silentLogger }), { code: 'WK_CRYPTO_PROVIDER_UNAVAILABLE' });
+  });
+
   test('WEFTKIT_AUTH=none gives the dev superuser, only in dev mode', async () => {
-    const config = loadConfig({ WEFTKIT_AUTH: 'none', WEFTKIT_INSECURE_DEV: 'true', WEFTKIT_ROLES_FILE: join(dir, 'roles.yaml') }, 'kv');
+    const config = loadConfig({ WEFTKIT_AUTH: 'none', WEFTKIT_INSECURE_DEV: 'true', WEFTKIT_ROLES_FILE: join(dir, 'roles.yaml'), WEFTKIT_DATA_DIR: join(dir, 'data') }, 'kv');
     const k = await startKernel(config, { logger: silentLogger });
     try {
       assert.equal(k.password, undefined);
@@ -72,7 +91,7 @@ describe('startKernel with audit', () => {
       await writeFile(join(dir, 'roles.yaml'), '');
       const output = join(dir, 'log', 'audit.jsonl');
       const config = loadConfig(
-        { WEFTKIT_AUTH_USERS_FILE: join(dir, 'users.htpasswd'), WEFTKIT_ROLES_FILE: join(dir, 'roles.yaml'), WEFTKIT_AUDIT: 'true', WEFTKIT_AUDIT_OUTPUT: output },
+        { WEFTKIT_AUTH_USERS_FILE: join(dir, 'users.htpasswd'), WEFTKIT_ROLES_FILE: join(dir, 'roles.yaml'), WEFTKIT_DATA_DIR: join(dir, 'data'), WEFTKIT_AUDIT: 'true', WEFTKIT_AUDIT_OUTPUT: output },
         'kv',
       );
       const k = await startKernel(config, { logger: silentLogger });

@@ -7,6 +7,10 @@ import { MtlsAuthenticator } from '../auth/mtls/mtls-authenticator.js';
 import { PasswordAuthenticator } from '../auth/password/authenticator.js';
 import { UsersStore } from '../auth/password/users-store.js';
 import type { WeftKitConfig } from '../config/types.js';
+import type { KeyProvider } from '../crypto/key-provider.js';
+import { Keyring } from '../crypto/keyring.js';
+import { createLocalKeyProvider } from '../crypto/local-key-providers.js';
+import { KeyProviderUnavailable } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { type Reloadable, reloadOnSighup, warnWhileInsecure } from '../runtime/signals.js';
 import { TlsCredentials } from '../tls/credentials.js';
@@ -22,6 +26,8 @@ export interface KernelServices {
   readonly mtls?: MtlsAuthenticator;
   readonly insecure?: InsecureNoAuthAuthenticator;
   readonly tls?: TlsCredentials;
+  /** Per-tenant keys under the KEK, unless `WEFTKIT_ENCRYPTION=off`. */
+  readonly keyring?: Keyring;
   /** The audit log, when `WEFTKIT_AUDIT=true`. */
   readonly audit?: AuditLog;
   /** What SIGHUP reloads (already wired when `handleSignals` was true). */
@@ -104,6 +110,17 @@ export async function startKernel(config: WeftKitConfig, options: StartKernelOpt
   if (config.encryption.mode === 'off') {
     stops.push(warnWhileInsecure(logger, 'encryption at rest is off (WEFTKIT_ENCRYPTION=off)'));
   }
+  let keyring: Keyring | undefined;
+  let kek: KeyProvider | undefined;
+  if (config.encryption.mode === 'aes-256-gcm') {
+    const provider = config.encryption.provider;
+    if (provider.kind !== 'env' && provider.kind !== 'file' && provider.kind !== 'dev') {
+      throw new KeyProviderUnavailable(`WEFTKIT_KEY_PROVIDER=${provider.kind} is not available in this version; use env or file`);
+    }
+    kek = createLocalKeyProvider(provider, { dataDir: config.dataDir, logger });
+    keyring = await Keyring.open({ dataDir: config.dataDir, provider: kek, logger, dekCacheTtlSeconds: config.encryption.dekCacheTtlSeconds });
+  }
+
   let audit: AuditLog | undefined;
   if (config.audit.enabled) {
     audit = await openAuditLog({
@@ -127,8 +144,11 @@ export async function startKernel(config: WeftKitConfig, options: StartKernelOpt
     ...(insecure === undefined ? {} : { insecure }),
     ...(tls === undefined ? {} : { tls }),
     ...(audit === undefined ? {} : { audit }),
+    ...(keyring === undefined ? {} : { keyring }),
     close: async () => {
       for (const stop of stops) stop();
+      keyring?.close();
+      await kek?.close();
       await audit?.close();
     },
   };
