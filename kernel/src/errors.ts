@@ -433,6 +433,10 @@ export class InvalidPageArgument extends WeftKitError {
 export class PageFileClosed extends WeftKitError {
   readonly code = 'WK_STORAGE_CLOSED';
 }
+/** Another live process (an engine or the CLI) holds the data directory's lock. */
+export class DataDirLocked extends WeftKitError {
+  readonly code = 'WK_STORAGE_DATA_DIR_LOCKED';
+}
 /** A path escapes its tenant directory (`..`, absolute, NUL, or a symlink pointing outside). */
 export class PathNotAllowed extends WeftKitError {
   readonly code = 'WK_STORAGE_PATH_REFUSED';

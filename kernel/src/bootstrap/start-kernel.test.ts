@@ -60,6 +60,7 @@ describe('startKernel', () => {
     };
     const k = await startKernel(loadConfig(env, 'kv'), { logger: silentLogger });
     await k.keyring!.createTenant('tenant-001');
+    await assert.rejects(startKernel(loadConfig(env, 'kv'), { logger: silentLogger }), { code: 'WK_STORAGE_DATA_DIR_LOCKED' });
     await k.close();
     const wrong = loadConfig({ ...env, WEFTKIT_KEY: Buffer.alloc(32, 2).toString('base64') }, 'kv');
     await assert.rejects(startKernel(wrong, { logger: silentLogger }), { code: 'WK_CRYPTO_WRONG_KEK' });

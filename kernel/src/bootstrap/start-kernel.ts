@@ -13,6 +13,7 @@ import { createLocalKeyProvider } from '../crypto/local-key-providers.js';
 import { KeyProviderUnavailable } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { type Reloadable, reloadOnSighup, warnWhileInsecure } from '../runtime/signals.js';
+import { type DataDirLock, lockDataDir } from '../storage/data-dir-lock.js';
 import { TlsCredentials } from '../tls/credentials.js';
 import { PolicyHolder } from './policy-holder.js';
 
@@ -42,6 +43,16 @@ export interface StartKernelOptions {
 }
 
 export async function startKernel(config: WeftKitConfig, options: StartKernelOptions): Promise<KernelServices> {
+  const lock = await lockDataDir(config.dataDir, config.engine === 'cli' ? 'weftkit CLI' : `${config.engine} engine`);
+  try {
+    return await startLocked(config, options, lock);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(config: WeftKitConfig, options: StartKernelOptions, lock: DataDirLock): Promise<KernelServices> {
   const { logger } = options;
   const methods = config.auth.methods;
   const policy = await PolicyHolder.load({ path: config.rolesFile, required: config.rolesFileExplicit, logger });
@@ -150,6 +161,7 @@ export async function startKernel(config: WeftKitConfig, options: StartKernelOpt
       keyring?.close();
       await kek?.close();
       await audit?.close();
+      await lock.release();
     },
   };
 }
