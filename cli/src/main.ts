@@ -1,5 +1,7 @@
 import { auditVerify } from './commands/audit.js';
 import { configCheck, configDoc } from './commands/config.js';
+import { keysRotateKek } from './commands/keys.js';
+import { tenantCreate, tenantList, tenantShred } from './commands/tenant.js';
 import { userAdd, userPasswd, userRemove } from './commands/user.js';
 import { type Command, EXIT_USAGE, type Io } from './io.js';
 
@@ -7,6 +9,10 @@ const COMMANDS: Readonly<Record<string, { run: Command; help: string }>> = {
   'audit verify': { run: auditVerify, help: 'verify the hash chain of audit files (exit 1 when broken)' },
   'config check': { run: configCheck, help: 'validate the WEFTKIT_* environment without starting an engine' },
   'config doc': { run: configDoc, help: 'print the table of every WEFTKIT_* variable' },
+  'keys rotate-kek': { run: keysRotateKek, help: 'rewrap every tenant key under a new KEK (--new-key-file FILE)' },
+  'tenant list': { run: tenantList, help: 'list tenants with keys in WEFTKIT_DATA_DIR' },
+  'tenant create': { run: tenantCreate, help: 'create a tenant key' },
+  'tenant shred': { run: tenantShred, help: "crypto-shred a tenant: destroy its keys, then its files (--yes)" },
   'user add': { run: userAdd, help: 'add a password user (SCRAM-SHA-256 verifier; --bcrypt for bcrypt)' },
   'user passwd': { run: userPasswd, help: "change a user's password" },
   'user remove': { run: userRemove, help: 'remove a user' },
