@@ -1,0 +1,109 @@
+// The kv engine's storage: one LogTenantStore per tenant, opened on first use.
+import { assertTenantName, type Keyring, type Logger, silentLogger, TenantDir } from '@weftkit/kernel';
+import { StoreClosed } from '../errors.js';
+import type { KvStore, TenantStore } from './kv-store.js';
+import { recoverLog } from './recovery.js';
+import type { PageWriteHook } from './segment.js';
+import type { SegmentFileOptions } from './segment-files.js';
+import { LogTenantStore, type TenantStoreSettings } from './tenant-store.js';
+
+export interface KvStoreOptions {
+  /** WEFTKIT_DATA_DIR: tenants live in `<dataDir>/tenants/<tenant>/`. */
+  readonly dataDir: string;
+  readonly keyring: Keyring;
+  readonly logger?: Logger;
+  /** Create a tenant's data key on its first use (default true); false: unknown tenants fail with the keyring's error. */
+  readonly createTenants?: boolean;
+  /** Page size of new log files (default 4096; 4–64 KiB, a power of two). Each group commit pads to a page. */
+  readonly pageSize?: number;
+  /** The active segment is sealed and a new one started past this size (default 64 MiB). */
+  readonly segmentBytes?: number;
+  /** Upper bound of one group commit's payload (default 4 MiB; a bigger batch goes alone). */
+  readonly maxGroupBytes?: number;
+  /** No compaction while the tenant's files are smaller than this (default 4 MiB). */
+  readonly compactionMinBytes?: number;
+  /** Compact when file bytes exceed this multiple of live bytes (default 1.5, keeping space amplification under 2x). */
+  readonly compactionRatio?: number;
+  /** Changes kept for `watch(fromRevision)` replay (default 10000). */
+  readonly watchHistory?: number;
+  /** Plaintext values cached in memory per tenant (default 32 MiB; 0 disables). */
+  readonly valueCacheBytes?: number;
+  /** How often expired items are swept and their expiry logged (default 1000 ms). */
+  readonly expirySweepMs?: number;
+  /** Most keys one `list` call examines before returning a (possibly short) page with a cursor (default 10000). */
+  readonly listScanLimit?: number;
+  /** Test instrumentation: called before every page write; throwing simulates an I/O error there. */
+  readonly pageWriteHook?: PageWriteHook;
+  /** Clock (Unix ms) for TTLs; tests inject one. */
+  readonly now?: () => number;
+}
+
+/** The store with its test/ops surface: `tenantStore` gives the concrete per-tenant object. */
+export interface LogKvStore extends KvStore {
+  tenantStore(name: string): Promise<LogTenantStore>;
+}
+
+export function createKvStore(options: KvStoreOptions): LogKvStore {
+  const logger = options.logger ?? silentLogger;
+  const settings: TenantStoreSettings = Object.freeze({
+    segmentBytes: options.segmentBytes ?? 64 * 1024 * 1024,
+    maxGroupBytes: options.maxGroupBytes ?? 4 * 1024 * 1024,
+    compactionMinBytes: options.compactionMinBytes ?? 4 * 1024 * 1024,
+    compactionRatio: Math.max(1.1, options.compactionRatio ?? 1.5),
+    watchHistory: options.watchHistory ?? 10_000,
+    valueCacheBytes: options.valueCacheBytes ?? 32 * 1024 * 1024,
+    expirySweepMs: options.expirySweepMs ?? 1000,
+    listScanLimit: options.listScanLimit ?? 10_000,
+    now: options.now ?? Date.now,
+  });
+  const pageSize = options.pageSize ?? 4096;
+  const tenants = new Map<string, Promise<LogTenantStore>>();
+  let closed = false;
+
+  const open = async (name: string): Promise<LogTenantStore> => {
+    if (options.createTenants !== false && !options.keyring.hasTenant(name)) await options.keyring.createTenant(name);
+    const ciphers = await options.keyring.tenantCiphers(name);
+    try {
+      const dir = TenantDir.openSync(options.dataDir, name);
+      const files: SegmentFileOptions = { dir, ciphers, pageSize, hook: options.pageWriteHook };
+      const log = await recoverLog(files, logger.child({ tenant: name }));
+      return new LogTenantStore(dir, ciphers, files, log, settings, logger.child({ tenant: name }));
+    } catch (err) {
+      ciphers.destroy();
+      throw err;
+    }
+  };
+
+  const tenantStore = (name: string): Promise<LogTenantStore> => {
+    if (closed) return Promise.reject(new StoreClosed('the store is closed'));
+    let tenant: string;
+    try {
+      tenant = assertTenantName(name);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    let p = tenants.get(tenant);
+    if (p === undefined) {
+      p = open(tenant);
+      tenants.set(tenant, p);
+      // A failed open (corruption, a key problem) is retried on the next use, not cached.
+      p.catch(() => {
+        if (tenants.get(tenant) === p) tenants.delete(tenant);
+      });
+    }
+    return p;
+  };
+
+  return {
+    tenantStore,
+    tenant: (name: string): Promise<TenantStore> => tenantStore(name),
+    async close(): Promise<void> {
+      closed = true;
+      const all = [...tenants.values()];
+      tenants.clear();
+      // Tenants that failed to open have nothing to close.
+      const results = await Promise.allSettled(all.map((p) => p.then((s) => s.close(), () => undefined)));
+      for (const r of results) if (r.status === 'rejected') throw r.reason;
+    },
+  };
+}
