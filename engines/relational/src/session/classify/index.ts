@@ -1,0 +1,13 @@
+// Public surface of the statement classifier (authorization layer one).
+export type { ClassifierCacheOptions } from './cache.js';
+export { ClassifierCache } from './cache.js';
+export { classify, loadClassifier } from './classify.js';
+export { PreparedStatements } from './prepared.js';
+export type {
+  Classification,
+  ForbiddenReason,
+  ResourceAccess,
+  StatementClassification,
+  StatementFlagTable,
+} from './types.js';
+export { StatementFlag } from './types.js';
