@@ -26,7 +26,7 @@ export function podmanTool(): string[] {
     env: { ...process.env, CONTAINER_TOOL: '' },
   });
   const found = JSON.parse(probe.stdout.trim() || 'null') as string[] | null;
-  if (!found || !found[0]?.endsWith('podman')) {
+  if (!found?.[0]?.endsWith('podman')) {
     throw new Error(
       'the image tests need a working podman: apt-get install -y podman runc uidmap (CI installs it in .ci/run)',
     );
