@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import {
   type AuditLog,
-  createLocalKeyProvider,
+  createKeyProvider,
   type DataDirLock,
   type KeyProvider,
   Keyring,
@@ -31,15 +31,15 @@ export interface AdminSession {
 export async function openAdminSession(command: string): Promise<AdminSession> {
   const config = loadConfig(readEnvironment(), 'cli');
   if (config.encryption.mode === 'off') throw new KeyProviderUnavailable('WEFTKIT_ENCRYPTION=off: there are no keys to manage');
-  const provider = config.encryption.provider;
-  if (provider.kind !== 'env' && provider.kind !== 'file' && provider.kind !== 'dev') {
-    throw new KeyProviderUnavailable(`WEFTKIT_KEY_PROVIDER=${provider.kind} is not available in this version; use env or file`);
-  }
   const lock: DataDirLock = await lockDataDir(config.dataDir, command);
   let kek: KeyProvider | undefined;
   let log: AuditLog | undefined;
   try {
-    kek = createLocalKeyProvider(provider, { dataDir: config.dataDir, logger: silentLogger });
+    kek = await createKeyProvider(config.encryption.provider, {
+      dataDir: config.dataDir,
+      logger: silentLogger,
+      retry: { deadlineMs: config.encryption.keyProviderTimeoutSeconds * 1000 },
+    });
     const keyring = await Keyring.open({ dataDir: config.dataDir, provider: kek, logger: silentLogger });
     if (config.audit.enabled) {
       log = await openAuditLog({

@@ -9,7 +9,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; help: string }>> = {
   'audit verify': { run: auditVerify, help: 'verify the hash chain of audit files (exit 1 when broken)' },
   'config check': { run: configCheck, help: 'validate the WEFTKIT_* environment without starting an engine' },
   'config doc': { run: configDoc, help: 'print the table of every WEFTKIT_* variable' },
-  'keys rotate-kek': { run: keysRotateKek, help: 'rewrap every tenant key under a new KEK (--new-key-file FILE)' },
+  'keys rotate-kek': { run: keysRotateKek, help: 'rewrap every tenant key under a new KEK (--new-key-file FILE or --new-env FILE)' },
   'tenant list': { run: tenantList, help: 'list tenants with keys in WEFTKIT_DATA_DIR' },
   'tenant create': { run: tenantCreate, help: 'create a tenant key' },
   'tenant shred': { run: tenantShred, help: "crypto-shred a tenant: destroy its keys, then its files (--yes)" },

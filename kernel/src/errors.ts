@@ -368,6 +368,33 @@ export class AuditOpenFailed extends WeftKitError {
 }
 
 // ---------------------------------------------------------------------------------------------
+// key providers (src/crypto/providers)
+
+/** A key service (Vault, AWS KMS, GCP KMS) stayed unreachable, slow, throttled or 5xx past the retry deadline. */
+export class KeyServiceUnavailable extends WeftKitError {
+  readonly code = 'WK_KEYPROVIDER_UNAVAILABLE';
+  override readonly sqlstate = '58000';
+  override readonly httpStatus = 503;
+  override readonly expose = true;
+}
+/** A key service refused our credentials or their permissions on the key; the message names the setting to fix. */
+export class KeyServiceDenied extends WeftKitError {
+  readonly code = 'WK_KEYPROVIDER_ACCESS_DENIED';
+}
+/** The key-encryption key is disabled, destroyed, scheduled for deletion or not found in the key service. */
+export class KeyServiceKeyUnusable extends WeftKitError {
+  readonly code = 'WK_KEYPROVIDER_KEY_UNUSABLE';
+}
+/** A key provider setting is malformed or incomplete (bad key name, missing credentials); names the setting. */
+export class KeyProviderMisconfigured extends WeftKitError {
+  readonly code = 'WK_KEYPROVIDER_MISCONFIGURED';
+}
+/** A key service answered with a permanent failure that fits no other class (an unexpected 4xx). */
+export class KeyServiceFailed extends WeftKitError {
+  readonly code = 'WK_KEYPROVIDER_FAILED';
+}
+
+// ---------------------------------------------------------------------------------------------
 // crypto and storage (src/crypto, src/storage)
 
 /** A sealed page (or page-file header) failed authentication or has the wrong length; never says why. */
@@ -388,7 +415,7 @@ export class KeyMaterialInvalid extends WeftKitError {
   readonly code = 'WK_CRYPTO_KEY_INVALID';
 }
 /** The key file a setting names cannot be read or created. */
-/** The configured key provider is not part of this build (vault, kms and gcp-kms come with the KMS work). */
+/** There is no key provider to use (the CLI's key commands with `WEFTKIT_ENCRYPTION=off`). */
 export class KeyProviderUnavailable extends WeftKitError {
   readonly code = 'WK_CRYPTO_PROVIDER_UNAVAILABLE';
 }

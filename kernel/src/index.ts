@@ -8,6 +8,7 @@ export * from './authz/index.js';
 export * from './bootstrap/index.js';
 export * from './config/index.js';
 export * from './crypto/index.js';
+export * from './crypto/providers/index.js';
 export * from './errors.js';
 export * from './identity/index.js';
 export type { Logger, LoggerOptions, LogLevel } from './log/logger.js';

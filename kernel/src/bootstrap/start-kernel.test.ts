@@ -65,10 +65,10 @@ describe('startKernel', () => {
     const wrong = loadConfig({ ...env, WEFTKIT_KEY: Buffer.alloc(32, 2).toString('base64') }, 'kv');
     await assert.rejects(startKernel(wrong, { logger: silentLogger }), { code: 'WK_CRYPTO_WRONG_KEK' });
     const vault = loadConfig(
-      { ...env, WEFTKIT_KEY: '', WEFTKIT_KEY_PROVIDER: 'vault', WEFTKIT_VAULT_ADDR: 'http://127.0.0.1:1', WEFTKIT_VAULT_TOKEN: 't', WEFTKIT_VAULT_TRANSIT_KEY: 'k' },
+      { ...env, WEFTKIT_DATA_DIR: join(dir, 'vault-data'), WEFTKIT_KEY: '', WEFTKIT_KEY_PROVIDER: 'vault', WEFTKIT_VAULT_ADDR: 'http://127.0.0.1:1', WEFTKIT_VAULT_TOKEN: 't', WEFTKIT_VAULT_TRANSIT_KEY: 'k', WEFTKIT_KEY_PROVIDER_TIMEOUT_SECONDS: '1' },
       'kv',
     );
-    await assert.rejects(startKernel(vault, { logger: silentLogger }), { code: 'WK_CRYPTO_PROVIDER_UNAVAILABLE' });
+    await assert.rejects(startKernel(vault, { logger: silentLogger }), { code: 'WK_KEYPROVIDER_UNAVAILABLE' });
   });
 
   test('WEFTKIT_AUTH=none gives the dev superuser, only in dev mode', async () => {

@@ -9,8 +9,7 @@ import { UsersStore } from '../auth/password/users-store.js';
 import type { WeftKitConfig } from '../config/types.js';
 import type { KeyProvider } from '../crypto/key-provider.js';
 import { Keyring } from '../crypto/keyring.js';
-import { createLocalKeyProvider } from '../crypto/local-key-providers.js';
-import { KeyProviderUnavailable } from '../errors.js';
+import { createKeyProvider } from '../crypto/providers/create-key-provider.js';
 import type { Logger } from '../log/logger.js';
 import { type Reloadable, reloadOnSighup, warnWhileInsecure } from '../runtime/signals.js';
 import { type DataDirLock, lockDataDir } from '../storage/data-dir-lock.js';
@@ -124,12 +123,17 @@ async function startLocked(config: WeftKitConfig, options: StartKernelOptions, l
   let keyring: Keyring | undefined;
   let kek: KeyProvider | undefined;
   if (config.encryption.mode === 'aes-256-gcm') {
-    const provider = config.encryption.provider;
-    if (provider.kind !== 'env' && provider.kind !== 'file' && provider.kind !== 'dev') {
-      throw new KeyProviderUnavailable(`WEFTKIT_KEY_PROVIDER=${provider.kind} is not available in this version; use env or file`);
+    kek = await createKeyProvider(config.encryption.provider, {
+      dataDir: config.dataDir,
+      logger,
+      retry: { deadlineMs: config.encryption.keyProviderTimeoutSeconds * 1000 },
+    });
+    try {
+      keyring = await Keyring.open({ dataDir: config.dataDir, provider: kek, logger, dekCacheTtlSeconds: config.encryption.dekCacheTtlSeconds });
+    } catch (err) {
+      await kek.close();
+      throw err;
     }
-    kek = createLocalKeyProvider(provider, { dataDir: config.dataDir, logger });
-    keyring = await Keyring.open({ dataDir: config.dataDir, provider: kek, logger, dekCacheTtlSeconds: config.encryption.dekCacheTtlSeconds });
   }
 
   let audit: AuditLog | undefined;

@@ -199,7 +199,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, en
     },
     rolesFile: str('WEFTKIT_ROLES_FILE')!,
     rolesFileExplicit: explicit.has('WEFTKIT_ROLES_FILE'),
-    encryption: { mode, provider, dekCacheTtlSeconds: num('WEFTKIT_DEK_CACHE_TTL_SECONDS') },
+    encryption: {
+      mode,
+      provider,
+      dekCacheTtlSeconds: num('WEFTKIT_DEK_CACHE_TTL_SECONDS'),
+      keyProviderTimeoutSeconds: num('WEFTKIT_KEY_PROVIDER_TIMEOUT_SECONDS'),
+    },
     audit,
     ...(certFile !== undefined && keyFile !== undefined
       ? { tls: { certFile, keyFile, ...(caFile === undefined ? {} : { caFile }) } }
@@ -237,13 +242,26 @@ function keyProvider(str: (n: string) => string | undefined, conflict: (msg: str
       return { kind, key: need('WEFTKIT_KEY', key) };
     case 'file':
       return { kind, keyFile: need('WEFTKIT_KEY_FILE', keyFile) };
-    case 'vault':
+    case 'vault': {
+      const token = str('WEFTKIT_VAULT_TOKEN');
+      const roleId = str('WEFTKIT_VAULT_ROLE_ID');
+      const secretId = str('WEFTKIT_VAULT_SECRET_ID');
+      if (token !== undefined && (roleId !== undefined || secretId !== undefined)) {
+        conflict('set either WEFTKIT_VAULT_TOKEN or WEFTKIT_VAULT_ROLE_ID with WEFTKIT_VAULT_SECRET_ID, not both');
+      } else if (token === undefined && roleId === undefined && secretId === undefined) {
+        conflict('WEFTKIT_KEY_PROVIDER=vault needs WEFTKIT_VAULT_TOKEN (or WEFTKIT_VAULT_ROLE_ID with WEFTKIT_VAULT_SECRET_ID)');
+      } else if (token === undefined && (roleId === undefined || secretId === undefined)) {
+        conflict('WEFTKIT_VAULT_ROLE_ID and WEFTKIT_VAULT_SECRET_ID must be set together');
+      }
       return {
         kind,
         addr: need('WEFTKIT_VAULT_ADDR', str('WEFTKIT_VAULT_ADDR')),
-        token: need('WEFTKIT_VAULT_TOKEN', str('WEFTKIT_VAULT_TOKEN')),
         transitKey: need('WEFTKIT_VAULT_TRANSIT_KEY', str('WEFTKIT_VAULT_TRANSIT_KEY')),
+        transitMount: str('WEFTKIT_VAULT_TRANSIT_MOUNT') ?? 'transit',
+        ...optional('WEFTKIT_VAULT_NAMESPACE', 'namespace'),
+        ...(token === undefined ? { appRole: { roleId: roleId ?? '', secretId: secretId ?? '' } } : { token }),
       };
+    }
     case 'kms':
       return {
         kind,

@@ -8,7 +8,16 @@ export type KeyProviderConfig =
   | { readonly kind: 'dev' }
   | { readonly kind: 'env'; readonly key: string }
   | { readonly kind: 'file'; readonly keyFile: string }
-  | { readonly kind: 'vault'; readonly addr: string; readonly token: string; readonly transitKey: string }
+  | {
+      readonly kind: 'vault';
+      readonly addr: string;
+      readonly transitKey: string;
+      readonly transitMount: string;
+      readonly namespace?: string;
+      /** Token auth; absent when `appRole` is set. */
+      readonly token?: string;
+      readonly appRole?: { readonly roleId: string; readonly secretId: string };
+    }
   | { readonly kind: 'kms'; readonly keyArn: string; readonly region: string; readonly endpoint?: string }
   | { readonly kind: 'gcp-kms'; readonly key: string; readonly endpoint?: string };
 
@@ -46,6 +55,8 @@ export interface WeftKitConfig {
     readonly mode: 'aes-256-gcm' | 'off';
     readonly provider: KeyProviderConfig;
     readonly dekCacheTtlSeconds: number;
+    /** WEFTKIT_KEY_PROVIDER_TIMEOUT_SECONDS: deadline of one remote wrap/unwrap, retries included. */
+    readonly keyProviderTimeoutSeconds: number;
   };
   readonly audit: {
     readonly enabled: boolean;

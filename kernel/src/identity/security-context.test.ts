@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isSecurityContext, mintSecurityContext, withRequest } from './security-context.js';
+import { freezeClaims, isSecurityContext, mintSecurityContext, withRequest } from './security-context.js';
 import { resolveTenant } from './bindings.js';
 import { splitLoginName } from './tenant.js';
 
@@ -72,5 +72,20 @@ describe('resolveTenant', () => {
     assert.throws(() => resolveTenant(alice, 'tenant-003'), { code: 'WK_IDENTITY_TENANT_NOT_ALLOWED' });
     assert.throws(() => resolveTenant(undefined, 'tenant-001'), { code: 'WK_IDENTITY_TENANT_NOT_ALLOWED' });
     assert.throws(() => resolveTenant({ roles: [], tenants: ['*'] }, undefined), { code: 'WK_IDENTITY_TENANT_NOT_ALLOWED' });
+  });
+});
+
+describe('freezeClaims', () => {
+  test('copies once; minting with the frozen copy reuses it, anything else is copied', () => {
+    const original = { sub: 'alice', roles: ['read_only'] };
+    const frozen = freezeClaims(original);
+    assert.notEqual(frozen, original);
+    assert.equal(freezeClaims(frozen), frozen);
+    const ctx = mintSecurityContext({ ...init, claims: frozen });
+    assert.equal(ctx.claims, frozen);
+    original.roles.push('superuser');
+    assert.deepEqual(frozen.roles, ['read_only']);
+    const lookalike = Object.freeze({ sub: 'alice', roles: ['read_only'] });
+    assert.notEqual(mintSecurityContext({ ...init, claims: lookalike }).claims, lookalike, 'a caller-frozen object is still copied');
   });
 });

@@ -26,7 +26,7 @@ export interface SecurityContextInit {
   peer: string;
   connectionId?: string;
   requestId?: string;
-  claims?: Record<string, unknown>;
+  claims?: Readonly<Record<string, unknown>>;
 }
 
 // Contexts the kernel minted. The package entry point does not export `mintSecurityContext`:
@@ -39,6 +39,18 @@ function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
   }
   return value;
+}
+
+// Claims objects already copied and frozen by `freezeClaims`: minting reuses them as they are,
+// so a cached JWT identity does not pay a structuredClone per request (measured: ~5 % of kv CPU).
+const frozenClaims = new WeakSet<object>();
+
+/** A deep-frozen copy of `claims` (or `claims` itself if it already is one) for contexts to share. */
+export function freezeClaims(claims: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  if (frozenClaims.has(claims)) return claims;
+  const copy = deepFreeze(structuredClone(claims) as Record<string, unknown>);
+  frozenClaims.add(copy);
+  return copy;
 }
 
 /** Creates a context. Called only by authenticators (and `withRequest`). */
@@ -54,7 +66,7 @@ export function mintSecurityContext(init: SecurityContextInit): SecurityContext 
     peer: init.peer,
     connectionId: init.connectionId ?? randomUUID(),
     requestId: init.requestId ?? randomUUID(),
-    ...(init.claims === undefined ? {} : { claims: deepFreeze(structuredClone(init.claims)) }),
+    ...(init.claims === undefined ? {} : { claims: freezeClaims(init.claims) }),
   };
   Object.freeze(ctx);
   minted.add(ctx);
@@ -69,6 +81,5 @@ export function isSecurityContext(value: unknown): value is SecurityContext {
 /** A copy of `ctx` for a new request on the same connection (the kv engine makes one per request). */
 export function withRequest(ctx: SecurityContext, requestId: string = randomUUID()): SecurityContext {
   if (!isSecurityContext(ctx)) throw new TypeError('not a kernel SecurityContext');
-  const { claims, ...rest } = ctx;
-  return mintSecurityContext({ ...rest, requestId, ...(claims === undefined ? {} : { claims: claims as Record<string, unknown> }) });
+  return mintSecurityContext({ ...ctx, requestId });
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { errors, type JWTPayload, type JWTVerifyOptions, jwtVerify } from 'jose';
 import { JwtConfigInvalid, JwtInvalid, JwtTooLarge } from '../../errors.js';
-import { mintSecurityContext, type SecurityContext } from '../../identity/security-context.js';
+import { freezeClaims, mintSecurityContext, type SecurityContext } from '../../identity/security-context.js';
 import { identityFromClaims } from './claims.js';
 import { fromJoseError } from './jose-errors.js';
 import type { JwtKeySource } from './key-source.js';
@@ -78,7 +78,7 @@ export class JwtAuthenticator {
     const now = o.now();
     const { payload, kid } = await this.#verify(token, now);
     const parts = identityFromClaims(payload, o.tenantClaim, o.rolesClaim);
-    const verified: VerifiedIdentity = { ...parts, claims: payload as Record<string, unknown>, kid };
+    const verified: VerifiedIdentity = { ...parts, claims: freezeClaims(payload as Record<string, unknown>), kid };
     // A key set that changed while this token was being verified may have revoked its key.
     if (this.#keys.generation === generation) {
       const exp = payload.exp as number;

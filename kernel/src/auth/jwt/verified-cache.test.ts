@@ -65,7 +65,9 @@ describe('verified-token cache', () => {
     assert.equal(third.requestId, 'req-3');
     assert.ok(isSecurityContext(second) && Object.isFrozen(second.claims));
     assert.deepEqual(second.claims, first.claims);
-    assert.notEqual(second.claims, first.claims);
+    // Hits share one deep-frozen claims object instead of cloning it per request.
+    assert.ok(Object.isFrozen(second.claims?.roles));
+    assert.throws(() => (second.claims?.roles as string[]).push('superuser'), TypeError);
   });
 
   test('a cached token is still rejected after exp (plus tolerance)', async () => {

@@ -5,7 +5,7 @@ export interface VerifiedIdentity {
   readonly identity: string;
   readonly tenant: string;
   readonly roles: readonly string[];
-  readonly claims: Record<string, unknown>;
+  readonly claims: Readonly<Record<string, unknown>>;
   /** `kid` of the key that verified the token (undefined when the token named none). */
   readonly kid: string | undefined;
 }
