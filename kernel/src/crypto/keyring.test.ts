@@ -10,6 +10,7 @@ import { silentLogger } from '../log/logger.js';
 import type { KeyProvider, WrapContext } from './key-provider.js';
 import { KEYRING_FILE_NAME, Keyring } from './keyring.js';
 import { createLocalKeyProvider } from './local-key-providers.js';
+import { PageCipher } from './page-cipher.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -267,5 +268,54 @@ describe('Keyring', () => {
         assert.ok(existsSync(join(dataDir, KEYRING_FILE_NAME)));
       });
     }
+  });
+});
+
+describe('Keyring: keys for other threads', () => {
+  test('exportTenantKeys gives copies that open pages sealed by the keyring', async () => {
+    const ring = await Keyring.open({ dataDir: tempDir(), provider: envProvider(newKeyB64()) });
+    await ring.createTenant('t1');
+    const s = await sealWith(ring, 't1');
+    const exported = await ring.exportTenantKeys('t1');
+    assert.equal(exported.currentVersion, 1);
+    const cipher = new PageCipher({ key: exported.keys[0]!.key, tenant: 't1', keyVersion: 1 });
+    assert.deepEqual(cipher.open(fileId, 0, s.sealed), s.plain);
+    await assert.rejects(ring.exportTenantKeys('nope'), { code: 'WK_CRYPTO_TENANT_UNKNOWN' });
+    ring.close();
+  });
+
+  test('reserveEncryptions spends the shared budget durably and stops at the hard limit', async () => {
+    const dataDir = tempDir();
+    const key = newKeyB64();
+    const limits = { hardLimit: 100, softLimit: 90, reservationBlock: 10 };
+    const ring = await Keyring.open({ dataDir, provider: envProvider(key), limits });
+    await ring.createTenant('t1');
+    const generation = ring.generation;
+    assert.equal(ring.reserveEncryptions('t1', 1, 60), 60);
+    assert.ok(ring.generation > generation, 'the reservation reached the keyring file');
+    assert.throws(() => ring.reserveEncryptions('t1', 2, 1), { code: 'WK_CRYPTO_KEY_VERSION_UNKNOWN' });
+    ring.close();
+    // A restart must not hand the same encryptions out again.
+    const again = await Keyring.open({ dataDir, provider: envProvider(key), limits });
+    assert.equal(again.reserveEncryptions('t1', 1, 60), 40);
+    assert.throws(() => again.reserveEncryptions('t1', 1, 1), { code: 'WK_CRYPTO_KEY_EXHAUSTED' });
+    const ciphers = await again.tenantCiphers('t1');
+    assert.throws(() => ciphers.cipher().seal(fileId, 0, randomBytes(8192)), { code: 'WK_CRYPTO_KEY_EXHAUSTED' });
+    ciphers.destroy();
+    again.close();
+  });
+
+  test('macTag is keyed by the keyring and separated by purpose', async () => {
+    const ring = await Keyring.open({ dataDir: tempDir(), provider: envProvider(newKeyB64()) });
+    const data = Buffer.from('template bytes');
+    const tag = ring.macTag('a', data);
+    assert.deepEqual(ring.macTag('a', data), tag);
+    assert.notDeepEqual(ring.macTag('b', data), tag);
+    assert.notDeepEqual(ring.macTag('a', Buffer.from('template bytez')), tag);
+    const other = await Keyring.open({ dataDir: tempDir(), provider: envProvider(newKeyB64()) });
+    assert.notDeepEqual(other.macTag('a', data), tag);
+    other.close();
+    ring.close();
+    assert.throws(() => ring.macTag('a', data), { code: 'WK_CRYPTO_KEY_DESTROYED' });
   });
 });

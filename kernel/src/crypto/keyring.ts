@@ -1,10 +1,11 @@
-import { randomBytes, randomFillSync } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, randomFillSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   KeyDestroyed,
   KeyringWrongKey,
   KeyUnwrapFailed,
+  KeyUsageExhausted,
   KeyVersionUnknown,
   TenantKeyExists,
   TenantKeyNotFound,
@@ -61,6 +62,13 @@ export interface TenantKeyInfo {
   readonly tenant: string;
   readonly currentVersion: number;
   readonly versions: readonly number[];
+}
+
+/** Copies of a tenant's unwrapped DEKs (see `Keyring.exportTenantKeys`); the holder zeroes them. */
+export interface ExportedTenantKeys {
+  readonly tenant: string;
+  readonly currentVersion: number;
+  readonly keys: readonly { readonly version: number; readonly key: Buffer }[];
 }
 
 export interface ShredResult {
@@ -239,6 +247,60 @@ export class Keyring {
     const ciphers = new TenantKeySet(tenant, record.current, keys, (v) => this.#budget(tenant, v), () => set.delete(ciphers));
     set.add(ciphers);
     return ciphers;
+  }
+
+  /**
+   * Copies of every DEK of `tenant`, for a holder that seals pages outside this keyring (a worker
+   * thread running the tenant's storage). The caller zeroes them when done, and reserves every
+   * encryption it makes with them through `reserveEncryptions` first.
+   */
+  async exportTenantKeys(tenant: string): Promise<ExportedTenantKeys> {
+    this.#alive();
+    const record = this.#tenant(tenant);
+    const keys: { version: number; key: Buffer }[] = [];
+    try {
+      for (const k of record.keys) keys.push({ version: k.version, key: await this.#dek(tenant, k) });
+      this.#tenant(tenant);
+    } catch (err) {
+      for (const k of keys) k.key.fill(0);
+      throw err;
+    }
+    return { tenant, currentVersion: record.current, keys };
+  }
+
+  /**
+   * Takes up to `count` encryptions from the budget of `tenant`'s DEK `version` for a holder of an
+   * exported key, durably reserved in the keyring file before this returns (the same budget the
+   * keyring's own ciphers spend). Returns how many were granted: fewer than `count` only at the hard
+   * limit, where a call that can grant none throws `KeyUsageExhausted`.
+   */
+  reserveEncryptions(tenant: string, version: number, count: number): number {
+    if (!Number.isSafeInteger(count) || count < 1) throw new RangeError('count must be a positive integer');
+    if (!this.#tenant(tenant).keys.some((k) => k.version === version)) {
+      throw new KeyVersionUnknown('no data key with that version for this tenant');
+    }
+    const budget = this.#budget(tenant, version);
+    let granted = 0;
+    try {
+      for (; granted < count; granted++) budget.take();
+    } catch (err) {
+      if (!(err instanceof KeyUsageExhausted) || granted === 0) throw err;
+    }
+    return granted;
+  }
+
+  /**
+   * HMAC-SHA256 of `data` under a key derived (HKDF) from the keyring's MAC key for `purpose`, so an
+   * engine can authenticate a file it keeps beside the keyring. Changes when the KEK is rotated.
+   */
+  macTag(purpose: string, data: Uint8Array): Buffer {
+    this.#alive();
+    const key = Buffer.from(hkdfSync('sha256', this.#macKey, Buffer.alloc(0), `weftkit-mac:${purpose}`, 32));
+    try {
+      return createHmac('sha256', key).update(data).digest();
+    } finally {
+      key.fill(0);
+    }
   }
 
   /**

@@ -67,7 +67,7 @@ describe('verified-token cache', () => {
     assert.deepEqual(second.claims, first.claims);
     // Hits share one deep-frozen claims object instead of cloning it per request.
     assert.ok(Object.isFrozen(second.claims?.roles));
-    assert.throws(() => (second.claims?.roles as string[]).push('superuser'), TypeError);
+    assert.throws(() => (second.claims!.roles as string[]).push('superuser'), TypeError);
   });
 
   test('a cached token is still rejected after exp (plus tolerance)', async () => {

@@ -1,0 +1,112 @@
+// Starts the relational engine from its frozen config: kernel services (policy, authenticators,
+// TLS, keyring, audit, data-directory lock), the tenant backends, the wire port and the ops port.
+// `close()` drains sessions (57P01), closes tenants and kernel within the shutdown deadline.
+import type { AddressInfo } from 'node:net';
+import { type KernelServices, type Logger, startKernel, type WeftKitConfig } from '@weftkit/kernel';
+import { RelationalMetrics } from '../ops/metrics.js';
+import { type OpsServer, startOpsServer } from '../ops/ops-server.js';
+import type { TenantManager } from '../tenant/tenant-backend.js';
+import { WireServer } from './wire-server.js';
+
+export interface RelationalEngineOptions {
+  readonly logger: Logger;
+  /** Wire SIGHUP to reload users, roles and TLS (the process entry point: yes; tests: no). */
+  readonly handleSignals?: boolean;
+  /** Opens the tenant backends once the kernel (keyring) is up. */
+  readonly openTenants: (kernel: KernelServices) => Promise<TenantManager>;
+  /** Longest wait for sessions to finish their running statement at close (default 5 s). */
+  readonly drainMs?: number;
+  /** Sockets allowed before authentication (default twice the connection limit, at least 64). */
+  readonly maxPendingConnections?: number;
+}
+
+export interface RelationalEngine {
+  readonly address: AddressInfo;
+  readonly opsAddress: AddressInfo;
+  readonly kernel: KernelServices;
+  readonly tenants: TenantManager;
+  readonly metrics: RelationalMetrics;
+  readonly wire: WireServer;
+  /** Stops accepting, tells sessions 57P01, closes tenants, keys and audit. */
+  close(): Promise<void>;
+}
+
+export async function startRelationalEngine(config: WeftKitConfig, options: RelationalEngineOptions): Promise<RelationalEngine> {
+  const { logger } = options;
+  const kernel = await startKernel(config, { logger, ...(options.handleSignals === undefined ? {} : { handleSignals: options.handleSignals }) });
+  const cleanups: (() => Promise<void>)[] = [() => kernel.close()];
+  const unwind = async (): Promise<void> => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const tenants = await options.openTenants(kernel);
+    cleanups.push(() => tenants.close());
+    const metrics = new RelationalMetrics();
+    const wire = new WireServer({
+      host: config.listen.host,
+      port: config.listen.port,
+      auth: {
+        ...(kernel.password === undefined ? {} : { password: kernel.password }),
+        ...(kernel.users === undefined ? {} : { users: kernel.users }),
+        ...(kernel.jwt === undefined ? {} : { jwt: kernel.jwt }),
+        ...(kernel.mtls === undefined ? {} : { mtls: kernel.mtls }),
+        ...(kernel.insecure === undefined ? {} : { insecure: kernel.insecure }),
+        ...(kernel.audit === undefined ? {} : { audit: kernel.audit }),
+        insecureDev: config.insecureDev,
+      },
+      ...(kernel.tls === undefined ? {} : { tls: kernel.tls }),
+      tlsRequired: config.tlsRequired,
+      limits: config.limits,
+      tenants,
+      logger,
+      metrics,
+      ...(options.maxPendingConnections === undefined ? {} : { maxPendingConnections: options.maxPendingConnections }),
+    });
+    const address = await wire.listen();
+    cleanups.push(() => wire.close(0));
+
+    let stopping = false;
+    const encryptionReady = config.encryption.mode === 'off' || kernel.keyring !== undefined;
+    const ready = (): boolean => !stopping && wire.listening && encryptionReady;
+    const tls = kernel.tls;
+    if (tls !== undefined) {
+      metrics.gauge('weftkit_relational_tls_certificate_expiry_seconds', 'Seconds until the serving certificate expires.', () =>
+        Math.round((tls.notAfter.getTime() - Date.now()) / 1000),
+      );
+    }
+    metrics.gauge('weftkit_relational_connections', 'Open client sockets on the wire port, authenticated or not.', () => wire.stats().sockets);
+    metrics.gauge('weftkit_relational_sessions', 'Connections past the startup phase (counted against WEFTKIT_MAX_CONNECTIONS).', () => wire.stats().sessions);
+    metrics.gauge('weftkit_relational_tenants_open', 'Tenant backends open.', () => tenants.stats().open);
+    metrics.gauge('weftkit_relational_ready', '1 when the wire port listens and the keys are open.', () => (ready() ? 1 : 0));
+    const ops: OpsServer = await startOpsServer({ host: config.ops.host, port: config.ops.port, metrics, ready });
+    cleanups.push(() => ops.close());
+
+    let closing: Promise<void> | undefined;
+    const close = async (): Promise<void> => {
+      stopping = true;
+      cleanups.length = 0;
+      try {
+        await wire.close(options.drainMs ?? 5000);
+      } finally {
+        await tenants.close().catch((err: unknown) => logger.error('closing tenants failed', { error: err }));
+        await ops.close();
+        await kernel.close();
+      }
+    };
+    return {
+      address,
+      opsAddress: ops.address,
+      kernel,
+      tenants,
+      metrics,
+      wire,
+      close: () => {
+        closing ??= close();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}

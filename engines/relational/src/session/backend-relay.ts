@@ -1,0 +1,92 @@
+// Streams a backend's answer to the client frame by frame, as it arrives, dropping what the client
+// must not see: the answer to statements the session itself prepended (identity settings), the
+// CopyInResponse of a COPY the session already announced, and ParameterStatus reports about the
+// executor's own superuser session.
+import { BackendCode, BackendFrameSplitter, type TransactionStatus } from '../protocol/index.js';
+
+/** ParameterStatus names that describe the executor's bootstrap superuser, not the client's identity. */
+const HIDDEN_PARAMETERS: ReadonlySet<string> = new Set(['session_authorization', 'is_superuser', 'role']);
+
+export interface RelayPlan {
+  /** Answers (each ending in ReadyForQuery) of session-prepended statements to drop first. */
+  readonly skipReadies: number;
+  /** Drop the backend's CopyInResponse (the session sent its own before buffering the data). */
+  readonly dropCopyIn: boolean;
+}
+
+function hiddenParameter(body: Buffer): boolean {
+  const end = body.indexOf(0);
+  return end > 0 && HIDDEN_PARAMETERS.has(body.toString('latin1', 0, end));
+}
+
+export class BackendRelay {
+  readonly #write: (chunk: Buffer) => void;
+  #splitter = new BackendFrameSplitter();
+  #skip = 0;
+  #dropCopyIn = false;
+  #pending: Buffer | undefined;
+  /** Status of the last ReadyForQuery relayed in this exchange. */
+  lastStatus: TransactionStatus | null = null;
+  /** An ErrorResponse arrived in the dropped, session-prepended part. */
+  preludeFailed = false;
+
+  constructor(write: (chunk: Buffer) => void) {
+    this.#write = write;
+  }
+
+  begin(plan: RelayPlan): void {
+    this.#splitter = new BackendFrameSplitter();
+    this.#skip = plan.skipReadies;
+    this.#dropCopyIn = plan.dropCopyIn;
+    this.lastStatus = null;
+    this.preludeFailed = false;
+  }
+
+  /** The `onData` of an exchange. */
+  push(chunk: Uint8Array): void {
+    const splitter = this.#splitter;
+    splitter.push(chunk);
+    for (let f = splitter.next(); f !== undefined; f = splitter.next()) {
+      const code = f.code;
+      if (this.#skip > 0) {
+        if (code === BackendCode.ErrorResponse) this.preludeFailed = true;
+        else if (code === BackendCode.ReadyForQuery) this.#skip--;
+        continue;
+      }
+      if (code === BackendCode.ReadyForQuery) {
+        const s = f.body[0];
+        this.lastStatus = s === 0x54 ? 'T' : s === 0x45 ? 'E' : 'I';
+      } else if (code === BackendCode.CopyInResponse && this.#dropCopyIn) {
+        this.#dropCopyIn = false;
+        continue;
+      } else if (code === BackendCode.ParameterStatus && hiddenParameter(f.body)) {
+        continue;
+      }
+      this.#keep(f.raw);
+    }
+    this.#flush();
+  }
+
+  /** Bytes of an incomplete frame left at the end of the exchange (0 when the backend behaved). */
+  get leftover(): number {
+    return this.#splitter.bufferedBytes;
+  }
+
+  // Frames cut from one received chunk sit side by side in memory: relay them as one write.
+  #keep(raw: Buffer): void {
+    const p = this.#pending;
+    if (p !== undefined && p.buffer === raw.buffer && p.byteOffset + p.length === raw.byteOffset) {
+      this.#pending = Buffer.from(p.buffer, p.byteOffset, p.length + raw.length);
+      return;
+    }
+    if (p !== undefined) this.#write(p);
+    this.#pending = raw;
+  }
+
+  #flush(): void {
+    if (this.#pending !== undefined) {
+      this.#write(this.#pending);
+      this.#pending = undefined;
+    }
+  }
+}

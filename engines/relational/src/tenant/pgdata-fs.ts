@@ -1,0 +1,523 @@
+// PGDATA for one PGlite instance, every file an encrypted kernel PageFile inside the tenant's
+// directory. PostgreSQL's block size is 8 KiB, the PageFile page size, so relation, WAL and SLRU
+// I/O (always 8 KiB-aligned, measured) maps one block to one sealed page.
+//
+// Logical size. A PageFile only holds whole pages, so page 0 of every file is a size page: magic
+// "WKPGSZ\0\x01" and the file's byte length (u64 BE), sealed like any page (AAD: tenant, file id,
+// page 0, key version), so the size cannot be altered or moved to another file. Byte `b` of the
+// file lives in page 1 + floor(b / 8192). An empty PageFile (no pages) is an empty file. The size
+// page is written when the size changed and the file is fsynced, closed or dropped from the open
+// cache, like a file size reaching the disk with fsync: after a crash a file may come back shorter
+// than its unsynced writes, never longer. Pages beyond the size are cut off when a file is opened,
+// and bytes past the size in the last page are always zero, so growing a file shows zeros.
+import type { Stats } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { BaseFilesystem, type FsStats } from '@electric-sql/pglite/basefs';
+import { type PageCipherSource, type PageFile, syncDirSync, type TenantDir } from '@weftkit/kernel';
+import { Errno, errnoOf, FsErrno } from './fs-errno.js';
+import { PG_PAGE, readSizePage, writeSizePage } from './size-page.js';
+
+const IDLE_FILES = 64;
+const S_IFREG = 0o100000;
+const MOUNT_POINT = '/pglite/data';
+
+export interface PgDataFsOptions {
+  readonly dir: TenantDir;
+  /** Directory of PGDATA inside the tenant directory (relative), e.g. `pgdata`. */
+  readonly root: string;
+  readonly ciphers: PageCipherSource;
+  /** Called for every failed operation that is not a routine miss (ENOENT/EEXIST on lookups). */
+  readonly onError?: (op: string, path: string, errno: number, err: unknown) => void;
+  /** Test instrumentation: every fsync PostgreSQL asks for (file or directory). */
+  readonly onFsync?: (path: string) => void;
+}
+
+interface FileState {
+  pf: PageFile;
+  /** Logical size in bytes. */
+  size: number;
+  /** Size recorded in the size page on disk. */
+  savedSize: number;
+  refs: number;
+  /** Undefined once unlinked or renamed over while open. */
+  path: string | undefined;
+}
+
+export class PgDataFs extends BaseFilesystem {
+  readonly #dir: TenantDir;
+  readonly #root: string;
+  readonly #ciphers: PageCipherSource;
+  readonly #onError: PgDataFsOptions['onError'];
+  readonly #onFsync: PgDataFsOptions['onFsync'];
+  readonly #byPath = new Map<string, FileState>();
+  readonly #byFd = new Map<number, FileState>();
+  /** Open files nobody holds, oldest first: kept so create-then-open and lstat do not reopen. */
+  readonly #idle = new Set<FileState>();
+  readonly #page = Buffer.alloc(PG_PAGE);
+  #nextFd = 1;
+
+  constructor(options: PgDataFsOptions) {
+    super();
+    this.#dir = options.dir;
+    this.#root = options.root;
+    this.#ciphers = options.ciphers;
+    this.#onError = options.onError;
+    this.#onFsync = options.onFsync;
+  }
+
+  // PostgreSQL calls fsync(); Emscripten sends it to stream_ops.fsync, which its generic FS bridge
+  // lacks (then fsync is a silent no-op). This adds it. Relies on PGlite 0.5.16's shared stream_ops
+  // object (pinned; `durability.test.ts` counts the calls so an upgrade that breaks it goes red).
+  override async init(pg: Parameters<BaseFilesystem['init']>[0], opts: Parameters<BaseFilesystem['init']>[1]): ReturnType<BaseFilesystem['init']> {
+    const r = await super.init(pg, opts);
+    const preRun = [...(r.emscriptenOpts.preRun ?? [])];
+    preRun.push((mod: { FS: EmFs }) => {
+      const node = mod.FS.lookupPath(MOUNT_POINT).node;
+      node.stream_ops.fsync = (stream: EmStream): number => {
+        try {
+          if (stream.nfd === undefined) this.fsyncDir(stream.path.slice(MOUNT_POINT.length));
+          else this.fsyncFd(stream.nfd);
+        } catch (err) {
+          throw new mod.FS.ErrnoError(this.#fail('fsync', stream.path, err));
+        }
+        return 0;
+      };
+    });
+    return { emscriptenOpts: { ...r.emscriptenOpts, preRun } };
+  }
+
+  fsyncFd(fd: number): void {
+    const f = this.#file(fd);
+    this.#saveSize(f);
+    f.pf.syncSync();
+    this.#onFsync?.(f.path ?? '');
+  }
+
+  fsyncDir(path: string): void {
+    syncDirSync(this.#abs(path));
+    this.#onFsync?.(path === '' ? '/' : path);
+  }
+
+  /** Writes every pending size page and closes every file. */
+  override async closeFs(): Promise<void> {
+    this.closeAllSync();
+  }
+
+  closeAllSync(): void {
+    const all = new Set([...this.#byPath.values(), ...this.#byFd.values()]);
+    for (const f of all) {
+      if (!f.pf.closed) {
+        this.#saveSize(f);
+        f.pf.closeSync();
+      }
+    }
+    this.#byPath.clear();
+    this.#byFd.clear();
+    this.#idle.clear();
+    this.#page.fill(0);
+  }
+
+  open(path: string): number {
+    return this.#op('open', path, () => {
+      const f = this.#acquire(path);
+      f.refs++;
+      this.#idle.delete(f);
+      const fd = this.#nextFd++;
+      this.#byFd.set(fd, f);
+      return fd;
+    });
+  }
+
+  close(fd: number): void {
+    this.#op('close', fd, () => {
+      // Emscripten closes its streams again at exit, after closeFs: nothing left to do then.
+      const f = this.#byFd.get(fd);
+      if (f === undefined) return;
+      this.#byFd.delete(fd);
+      this.#release(f);
+    });
+  }
+
+  fstat(fd: number): FsStats {
+    return this.#op('fstat', fd, () => {
+      const f = this.#file(fd);
+      return fileStats(f.size, undefined);
+    });
+  }
+
+  lstat(path: string): FsStats {
+    return this.#op('lstat', path, () => {
+      const st = lstatSync(this.#abs(path));
+      if (st.isDirectory()) return dirStats(st);
+      if (!st.isFile()) throw new FsErrno(Errno.EACCES);
+      const f = this.#acquire(path);
+      const size = f.size;
+      this.#release(f);
+      return fileStats(size, st);
+    });
+  }
+
+  read(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number {
+    return this.#op('read', fd, () => {
+      const f = this.#file(fd);
+      const end = Math.min(position + length, f.size);
+      if (position >= end) return 0;
+      const dst = Buffer.from(buffer.buffer, buffer.byteOffset + offset, end - position);
+      let done = 0;
+      while (position + done < end) {
+        const at = position + done;
+        const p = Math.floor(at / PG_PAGE);
+        const inPage = at - p * PG_PAGE;
+        const n = Math.min(PG_PAGE - inPage, end - at);
+        if (n === PG_PAGE) {
+          if (f.pf.readSync(p + 1, dst.subarray(done, done + PG_PAGE)) === null) dst.fill(0, done, done + PG_PAGE);
+        } else if (f.pf.readSync(p + 1, this.#page) === null) {
+          dst.fill(0, done, done + n);
+        } else {
+          this.#page.copy(dst, done, inPage, inPage + n);
+        }
+        done += n;
+      }
+      return done;
+    });
+  }
+
+  write(fd: number, buffer: Uint8Array | ArrayBuffer, offset: number, length: number, position: number): number {
+    return this.#op('write', fd, () => {
+      const f = this.#file(fd);
+      this.#writeAt(f, bytesOf(buffer, offset, length), position);
+      return length;
+    });
+  }
+
+  writeFile(path: string, data: string | Uint8Array): void {
+    this.#op('writeFile', path, () => {
+      let f = this.#byPath.get(path);
+      if (f === undefined) {
+        try {
+          lstatSync(this.#abs(path));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          f = this.#track(path, this.#dir.createPageFileSync(this.#rel(path), { ciphers: this.#ciphers }), 0);
+        }
+      }
+      f ??= this.#acquire(path);
+      f.refs++;
+      try {
+        this.#resize(f, 0);
+        const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : bytesOf(data, 0, data.length);
+        if (bytes.length > 0) this.#writeAt(f, bytes, 0);
+      } finally {
+        this.#release(f);
+      }
+    });
+  }
+
+  truncate(path: string, len: number): void {
+    this.#op('truncate', path, () => {
+      if (!Number.isSafeInteger(len) || len < 0) throw new FsErrno(Errno.EINVAL);
+      const f = this.#acquire(path);
+      f.refs++;
+      try {
+        this.#resize(f, len);
+      } finally {
+        this.#release(f);
+      }
+    });
+  }
+
+  rename(oldPath: string, newPath: string): void {
+    this.#op('rename', oldPath, () => {
+      if (oldPath === newPath) return;
+      const from = this.#abs(oldPath);
+      const to = this.#abs(newPath);
+      renameSync(from, to);
+      this.#forget(newPath);
+      for (const [p, f] of [...this.#byPath]) {
+        if (p !== oldPath && !p.startsWith(`${oldPath}/`)) continue;
+        const moved = newPath + p.slice(oldPath.length);
+        this.#byPath.delete(p);
+        this.#byPath.set(moved, f);
+        f.path = moved;
+      }
+      syncDirSync(dirname(from));
+      if (dirname(to) !== dirname(from)) syncDirSync(dirname(to));
+    });
+  }
+
+  unlink(path: string): void {
+    this.#op('unlink', path, () => {
+      const abs = this.#abs(path);
+      unlinkSync(abs);
+      this.#forget(path);
+      syncDirSync(dirname(abs));
+    });
+  }
+
+  mkdir(path: string, options?: { recursive?: boolean }): void {
+    this.#op('mkdir', path, () => {
+      const abs = this.#abs(path);
+      mkdirSync(abs, { recursive: options?.recursive === true, mode: 0o700 });
+      syncDirSync(dirname(abs));
+    });
+  }
+
+  rmdir(path: string): void {
+    this.#op('rmdir', path, () => {
+      const abs = this.#abs(path);
+      rmdirSync(abs);
+      syncDirSync(dirname(abs));
+    });
+  }
+
+  readdir(path: string): string[] {
+    return this.#op('readdir', path, () => readdirSync(this.#abs(path)));
+  }
+
+  // Modes and times are not stored: every file is a 0600 PageFile, PostgreSQL relies on neither.
+  chmod(path: string): void {
+    this.#op('chmod', path, () => void lstatSync(this.#abs(path)));
+  }
+
+  utimes(path: string): void {
+    this.#op('utimes', path, () => void lstatSync(this.#abs(path)));
+  }
+
+  /** Opens (or reuses) the file at `path` and checks its size page: an authentication failure throws. */
+  verifySync(path: string): number {
+    return this.#op('verify', path, () => {
+      const f = this.#acquire(path);
+      const size = f.size;
+      this.#release(f);
+      return size;
+    });
+  }
+
+  #op<T>(op: string, path: string | number, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw new FsErrno(this.#fail(op, path, err), { cause: err });
+    }
+  }
+
+  #fail(op: string, path: string | number, err: unknown): number {
+    const errno = errnoOf(err);
+    if (errno !== Errno.ENOENT && errno !== Errno.EEXIST) {
+      this.#onError?.(op, typeof path === 'number' ? (this.#byFd.get(path)?.path ?? '') : path, errno, err);
+    }
+    return errno;
+  }
+
+  #rel(path: string): string {
+    return path === '' || path === '/' ? this.#root : `${this.#root}/${path.replace(/^\/+/, '')}`;
+  }
+
+  /** Absolute OS path, confined to the tenant directory (TenantDir refuses `..`, NUL, symlinks). */
+  #abs(path: string): string {
+    return this.#dir.resolve(this.#rel(path));
+  }
+
+  #file(fd: number): FileState {
+    const f = this.#byFd.get(fd);
+    if (f === undefined) throw new FsErrno(Errno.EBADF);
+    return f;
+  }
+
+  #acquire(path: string): FileState {
+    const known = this.#byPath.get(path);
+    if (known !== undefined) {
+      // Refresh its place in the idle order.
+      if (this.#idle.delete(known)) this.#idle.add(known);
+      return known;
+    }
+    const pf = this.#dir.openPageFileSync(this.#rel(path), { ciphers: this.#ciphers });
+    try {
+      let size = 0;
+      if (pf.pageCount > 0) {
+        const recorded = readSizePage(pf.readSync(0, this.#page)!);
+        if (recorded === undefined) throw new FsErrno(Errno.EIO);
+        size = recorded;
+        // Pages past the recorded size are writes whose size never reached the disk: drop them.
+        const pages = 1 + Math.ceil(size / PG_PAGE);
+        if (pf.pageCount > pages) pf.truncateSync(pages);
+      }
+      const f = this.#track(path, pf, size);
+      if (size % PG_PAGE !== 0) this.#zeroTail(f);
+      return f;
+    } catch (err) {
+      if (!pf.closed && !this.#byPath.has(path)) pf.closeSync();
+      throw err;
+    }
+  }
+
+  #track(path: string, pf: PageFile, size: number): FileState {
+    const f: FileState = { pf, size, savedSize: size, refs: 0, path };
+    this.#byPath.set(path, f);
+    this.#idle.add(f);
+    this.#trimIdle();
+    return f;
+  }
+
+  #release(f: FileState): void {
+    if (f.refs > 0) f.refs--;
+    if (f.refs > 0) return;
+    if (f.path === undefined) {
+      f.pf.closeSync();
+      this.#idle.delete(f);
+      return;
+    }
+    this.#idle.delete(f);
+    this.#idle.add(f);
+    this.#trimIdle();
+  }
+
+  #trimIdle(): void {
+    for (const f of this.#idle) {
+      if (this.#idle.size <= IDLE_FILES) return;
+      this.#idle.delete(f);
+      if (f.refs > 0) continue;
+      this.#saveSize(f);
+      f.pf.closeSync();
+      if (f.path !== undefined && this.#byPath.get(f.path) === f) this.#byPath.delete(f.path);
+    }
+  }
+
+  /** The file at `path` is gone (unlinked or replaced): open descriptors keep the old file. */
+  #forget(path: string): void {
+    const f = this.#byPath.get(path);
+    if (f === undefined) return;
+    this.#byPath.delete(path);
+    f.path = undefined;
+    if (f.refs === 0) {
+      this.#idle.delete(f);
+      f.pf.closeSync();
+    }
+  }
+
+  #saveSize(f: FileState): void {
+    if (f.size === f.savedSize || f.pf.closed) return;
+    writeSizePage(f.pf, f.size, this.#page);
+    f.savedSize = f.size;
+  }
+
+  #writeAt(f: FileState, src: Buffer, position: number): void {
+    const end = position + src.length;
+    if (!Number.isSafeInteger(end)) throw new FsErrno(Errno.EINVAL);
+    let done = 0;
+    while (done < src.length) {
+      const at = position + done;
+      const p = Math.floor(at / PG_PAGE);
+      const inPage = at - p * PG_PAGE;
+      const n = Math.min(PG_PAGE - inPage, src.length - done);
+      if (n === PG_PAGE) {
+        f.pf.writeSync(p + 1, src.subarray(done, done + PG_PAGE));
+      } else {
+        const page = this.#pageForUpdate(f, p);
+        src.copy(page, inPage, done, done + n);
+        f.pf.writeSync(p + 1, page);
+      }
+      done += n;
+    }
+    if (end > f.size) f.size = end;
+  }
+
+  /** Page `p`'s current bytes (zeros past the logical size), in the scratch page. */
+  #pageForUpdate(f: FileState, p: number): Buffer {
+    const page = this.#page;
+    const start = p * PG_PAGE;
+    if (start >= f.size || f.pf.readSync(p + 1, page) === null) {
+      page.fill(0);
+    } else if (f.size - start < PG_PAGE) {
+      page.fill(0, f.size - start);
+    }
+    return page;
+  }
+
+  /** After a crash the last page may hold bytes past the recorded size: make them zero. */
+  #zeroTail(f: FileState): void {
+    const p = Math.floor(f.size / PG_PAGE);
+    const off = f.size - p * PG_PAGE;
+    const page = this.#page;
+    if (f.pf.readSync(p + 1, page) === null) return;
+    for (let i = off; i < PG_PAGE; i++) {
+      if (page[i] !== 0) {
+        page.fill(0, off);
+        f.pf.writeSync(p + 1, page);
+        return;
+      }
+    }
+  }
+
+  // Invariant kept here and by #zeroTail: bytes past the size in the last page are zero, so a
+  // file that grows shows zeros. A shrink records the new size first, so a crash cannot leave a
+  // size page promising bytes that were cut off.
+  #resize(f: FileState, len: number): void {
+    if (len === f.size) return;
+    if (len > f.size) {
+      f.pf.truncateSync(1 + Math.ceil(len / PG_PAGE));
+      f.size = len;
+      return;
+    }
+    f.size = len;
+    if (f.pf.pageCount > 0) this.#saveSize(f);
+    f.pf.truncateSync(f.pf.pageCount === 0 ? 0 : 1 + Math.ceil(len / PG_PAGE));
+    if (len % PG_PAGE !== 0) {
+      const p = Math.floor(len / PG_PAGE);
+      f.pf.writeSync(p + 1, this.#pageForUpdate(f, p));
+    }
+  }
+}
+
+function bytesOf(buffer: Uint8Array | ArrayBuffer, offset: number, length: number): Buffer {
+  // PGlite passes the wasm heap's ArrayBuffer for writes, a view for reads and writeFile.
+  if (buffer instanceof Uint8Array || buffer instanceof Int8Array) return Buffer.from(buffer.buffer, buffer.byteOffset + offset, length);
+  return Buffer.from(buffer, offset, length);
+}
+
+function fileStats(size: number, st: Stats | undefined): FsStats {
+  const t = st?.mtimeMs ?? Date.now();
+  return {
+    dev: 0,
+    ino: st?.ino ?? 0,
+    mode: S_IFREG | 0o600,
+    nlink: 1,
+    uid: 0,
+    gid: 0,
+    rdev: 0,
+    size,
+    blksize: PG_PAGE,
+    blocks: Math.ceil(size / 512),
+    atime: t,
+    mtime: t,
+    ctime: t,
+  };
+}
+
+function dirStats(st: Stats): FsStats {
+  return {
+    dev: 0,
+    ino: st.ino,
+    mode: st.mode,
+    nlink: 1,
+    uid: 0,
+    gid: 0,
+    rdev: 0,
+    size: 4096,
+    blksize: 4096,
+    blocks: 8,
+    atime: st.atimeMs,
+    mtime: st.mtimeMs,
+    ctime: st.ctimeMs,
+  };
+}
+
+interface EmStream {
+  nfd: number | undefined;
+  path: string;
+}
+interface EmFs {
+  lookupPath(path: string): { node: { stream_ops: { fsync?: (stream: EmStream) => number } } };
+  ErrnoError: new (errno: number) => Error;
+}

@@ -1,0 +1,170 @@
+// Worker thread entry: one tenant's PGlite on its encrypted PGDATA, driven by messages from
+// worker-client.ts. Storage calls are synchronous here, off the main event loop.
+import { existsSync } from 'node:fs';
+import { parentPort, type TransferListItem, workerData } from 'node:worker_threads';
+import { PGlite } from '@electric-sql/pglite';
+import { PageAuthenticationFailed, PageFileCorrupt, TenantDir } from '@weftkit/kernel';
+import { GrantedBudgets } from './encryption-grant.js';
+import { PgDataFs } from './pgdata-fs.js';
+import { tenantStartParams } from './pglite-options.js';
+import { ResponseScanner } from './response-scanner.js';
+import { buildTemplateArchive } from './template-build.js';
+import { materializeTemplate } from './template-copy.js';
+import type { ToMain, ToWorker, WorkerData, WorkerOpen } from './worker-messages.js';
+import { WorkerCiphers } from './worker-ciphers.js';
+
+/** Responses are posted in batches of about this size (PGlite streams ~8 KiB chunks). */
+const BATCH_BYTES = 64 * 1024;
+export const PGDATA_DIR = 'pgdata';
+
+const port = parentPort!;
+const { wasmModule } = workerData as WorkerData;
+const post = (m: ToMain, transfer?: TransferListItem[]): void => port.postMessage(m, transfer ?? []);
+
+let db: PGlite | undefined;
+let fs: PgDataFs | undefined;
+let ciphers: WorkerCiphers | undefined;
+const scanner = new ResponseScanner();
+
+port.on('message', (m: ToWorker) => {
+  void handle(m).catch((err: unknown) => {
+    post({ op: 'failed', code: codeOf(err), message: String((err as Error)?.message ?? err) });
+  });
+});
+post({ op: 'ready' });
+
+async function handle(m: ToWorker): Promise<void> {
+  switch (m.op) {
+    case 'open':
+      await open(m);
+      post({ op: 'opened', heapBytes: heapBytes() });
+      return;
+    case 'x':
+      exchange(m.id, m.bytes);
+      return;
+    case 'close':
+      await close();
+      post({ op: 'closed' });
+      return;
+    case 'build-template': {
+      const bytes = await buildTemplateArchive(m.scratchDir, m.setupSql, wasmModule);
+      const out = new Uint8Array(bytes.length);
+      out.set(bytes);
+      post({ op: 'template', bytes: out }, [out.buffer]);
+      return;
+    }
+  }
+}
+
+async function open(m: WorkerOpen): Promise<void> {
+  const keys = new Map<number, Buffer>();
+  for (const k of m.keys) {
+    keys.set(k.version, Buffer.from(new Uint8Array(k.key)));
+    new Uint8Array(k.key).fill(0);
+  }
+  const budgets = new GrantedBudgets(m.grant, (version) => post({ op: 'refill', version }));
+  ciphers = new WorkerCiphers(m.tenant, m.currentVersion, keys, budgets);
+  const dir = TenantDir.openSync(m.dataDir, m.tenant);
+  if (!existsSync(dir.resolve(PGDATA_DIR))) {
+    if (m.template === undefined) throw new OpenError('WK_REL_TENANT_OPEN_FAILED', 'tenant has no data and no template was given');
+    await materializeTemplate(dir, PGDATA_DIR, Buffer.from(m.template), ciphers);
+  }
+  fs = new PgDataFs({
+    dir,
+    root: PGDATA_DIR,
+    ciphers,
+    onError: (op, path, errno, err) =>
+      post({ op: 'log', level: 'warn', message: 'tenant storage error', fields: { fsOp: op, path, errno, code: codeOf(err), error: String(err) } }),
+    ...(m.countFsyncs === true ? { onFsync: () => post({ op: 'fsync' }) } : {}),
+  });
+  // Authenticate before PGlite mounts anything: a wrong key must be an error here, not a wasm crash.
+  try {
+    fs.verifySync('/global/pg_control');
+    fs.verifySync('/PG_VERSION');
+  } catch (err) {
+    const cause = (err as { cause?: unknown }).cause;
+    if (cause instanceof PageAuthenticationFailed || cause instanceof PageFileCorrupt) {
+      throw new OpenError('WK_REL_TENANT_WRONG_KEY', 'tenant data does not authenticate under its key');
+    }
+    throw err;
+  }
+  db = await PGlite.create({
+    fs,
+    startParams: tenantStartParams(),
+    ...(wasmModule === undefined ? {} : { pgliteWasmModule: wasmModule }),
+  });
+}
+
+function exchange(id: number, bytes: Uint8Array): void {
+  if (db === undefined) {
+    post({ op: 'r', id, status: null, crashed: true });
+    return;
+  }
+  scanner.reset();
+  let parts: Uint8Array[] = [];
+  let size = 0;
+  const flush = (): Uint8Array<ArrayBuffer> | undefined => {
+    if (size === 0) return undefined;
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    parts = [];
+    size = 0;
+    return out;
+  };
+  const onRawData = (chunk: Uint8Array): void => {
+    scanner.push(chunk);
+    parts.push(chunk.slice());
+    size += chunk.length;
+    if (size >= BATCH_BYTES) {
+      const b = flush()!;
+      post({ op: 'd', id, b }, [b.buffer]);
+    }
+  };
+  db.execProtocolRawStream(bytes, { onRawData }).then(
+    () => {
+      const b = flush();
+      post({ op: 'r', id, status: scanner.status, fatal: scanner.fatal, heapBytes: heapBytes(), ...(b ? { b } : {}) }, b ? [b.buffer] : []);
+    },
+    () => {
+      const b = flush();
+      post({ op: 'r', id, status: null, crashed: true, ...(b ? { b } : {}) }, b ? [b.buffer] : []);
+    },
+  );
+}
+
+async function close(): Promise<void> {
+  try {
+    if (db !== undefined && !db.closed) await db.close();
+  } finally {
+    db = undefined;
+    fs?.closeAllSync();
+    ciphers?.destroy();
+  }
+}
+
+function heapBytes(): number {
+  try {
+    return (db as unknown as { Module: { HEAPU8: Uint8Array } } | undefined)?.Module.HEAPU8.length ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+class OpenError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+function codeOf(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code;
+  const cause = (err as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return typeof cause === 'string' ? cause : 'WK_REL_TENANT_OPEN_FAILED';
+}

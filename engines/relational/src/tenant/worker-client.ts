@@ -1,0 +1,194 @@
+// Main-thread handle of one tenant worker (tenant-worker.ts): request/response over postMessage,
+// streamed response batches, encryption-budget refills, termination when it crashes or hangs.
+import { Worker } from 'node:worker_threads';
+import { TenantBackendCrashed, TenantBackendTimeout, TenantOpenFailed, TenantTemplateInvalid, TenantWrongKey } from '../errors.js';
+import type { TransactionStatus } from './tenant-backend.js';
+import type { ToMain, ToWorker, WorkerData, WorkerOpen } from './worker-messages.js';
+
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER_URL = new URL(`./tenant-worker${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url);
+
+function startWorker(data: WorkerData): Worker {
+  if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData: data });
+  // Running from TypeScript sources (tests under tsx): Node 20 does not apply tsx's loader hooks to
+  // a worker's entry module, so the worker registers them itself first.
+  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
+  return new Worker(boot, { eval: true, workerData: data });
+}
+
+interface Pending {
+  readonly onData: (chunk: Uint8Array) => void;
+  readonly resolve: (status: TransactionStatus | null) => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: NodeJS.Timeout | undefined;
+}
+
+export interface WorkerEvents {
+  onRefill?: (version: number) => void;
+  onLog?: (level: 'warn' | 'error', message: string, fields: Record<string, unknown>) => void;
+  /** The worker exited or was terminated (any reason). */
+  onExit?: () => void;
+}
+
+export class TenantWorker {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #waiter: { resolve: (m: ToMain) => void; reject: (err: Error) => void } | undefined;
+  #exited = false;
+  readonly #exit: Promise<void>;
+  events: WorkerEvents = {};
+  heapBytes = 0;
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+    this.#exit = new Promise((resolve) => {
+      worker.once('exit', () => {
+        this.#exited = true;
+        const err = new TenantBackendCrashed('tenant backend stopped');
+        for (const p of this.#pending.values()) {
+          clearTimeout(p.timer);
+          p.reject(err);
+        }
+        this.#pending.clear();
+        this.#waiter?.reject(err);
+        this.#waiter = undefined;
+        this.events.onExit?.();
+        resolve();
+      });
+    });
+    worker.on('message', (m: ToMain) => this.#onMessage(m));
+    worker.on('error', () => {});
+  }
+
+  /** Starts a worker; resolves once PGlite and the kernel are loaded in it. */
+  static async spawn(data: WorkerData): Promise<TenantWorker> {
+    const w = new TenantWorker(startWorker(data));
+    await w.#next('ready');
+    return w;
+  }
+
+  /** Whether this worker keeps the process alive (a spare does not). */
+  ref(on: boolean): void {
+    if (on) this.#worker.ref();
+    else this.#worker.unref();
+  }
+
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  /** Opens the tenant (creating its PGDATA from the template if given). Keys in `m.keys` are transferred. */
+  async open(m: WorkerOpen): Promise<void> {
+    const reply = this.#next('opened');
+    this.#post(m, m.keys.map((k) => k.key));
+    const r = await reply;
+    if (r.op === 'opened') this.heapBytes = r.heapBytes;
+  }
+
+  async buildTemplate(scratchDir: string, setupSql: string): Promise<Buffer> {
+    const reply = this.#next('template');
+    this.#post({ op: 'build-template', scratchDir, setupSql });
+    const r = await reply;
+    if (r.op !== 'template') throw new TenantTemplateInvalid('template build failed');
+    return Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.length);
+  }
+
+  exchange(bytes: Uint8Array, onData: (chunk: Uint8Array) => void, timeoutMs: number): Promise<TransactionStatus | null> {
+    if (this.#exited) return Promise.reject(new TenantBackendCrashed('tenant backend stopped'));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer =
+        timeoutMs > 0
+          ? setTimeout(() => {
+              const p = this.#pending.get(id);
+              this.#pending.delete(id);
+              p?.reject(new TenantBackendTimeout('tenant backend did not answer in time'));
+              void this.terminate();
+            }, timeoutMs)
+          : undefined;
+      this.#pending.set(id, { onData, resolve, reject, timer });
+      this.#post({ op: 'x', id, bytes });
+    });
+  }
+
+  /** Clean close (PostgreSQL shutdown checkpoint); terminates the worker if it takes longer than `deadlineMs`. */
+  async close(deadlineMs: number): Promise<void> {
+    if (this.#exited) return;
+    const reply = this.#next('closed').catch(() => undefined);
+    this.#post({ op: 'close' });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), deadlineMs);
+    });
+    await Promise.race([reply, late, this.#exit]);
+    clearTimeout(timer);
+    await this.terminate();
+  }
+
+  async terminate(): Promise<void> {
+    if (!this.#exited) await this.#worker.terminate();
+    await this.#exit;
+  }
+
+  #post(m: ToWorker, transfer: ArrayBuffer[] = []): void {
+    if (!this.#exited) this.#worker.postMessage(m, transfer);
+  }
+
+  /** The next control reply; a `failed` reply rejects with the coded error. */
+  #next(op: ToMain['op']): Promise<ToMain> {
+    if (this.#exited) return Promise.reject(new TenantBackendCrashed('tenant backend stopped'));
+    return new Promise((resolve, reject) => {
+      this.#waiter = {
+        resolve: (m) => (m.op === op ? resolve(m) : reject(new TenantOpenFailed(`unexpected worker reply ${m.op}`))),
+        reject,
+      };
+    });
+  }
+
+  #onMessage(m: ToMain): void {
+    switch (m.op) {
+      case 'd':
+        this.#pending.get(m.id)?.onData(m.b);
+        return;
+      case 'r': {
+        const p = this.#pending.get(m.id);
+        if (p === undefined) return;
+        this.#pending.delete(m.id);
+        clearTimeout(p.timer);
+        if (m.heapBytes !== undefined) this.heapBytes = m.heapBytes;
+        if (m.b !== undefined) p.onData(m.b);
+        if (m.crashed === true || m.fatal === true) {
+          p.reject(new TenantBackendCrashed('tenant backend crashed'));
+          void this.terminate();
+        } else {
+          p.resolve(m.status);
+        }
+        return;
+      }
+      case 'refill':
+        this.events.onRefill?.(m.version);
+        return;
+      case 'log':
+        this.events.onLog?.(m.level, m.message, m.fields);
+        return;
+      case 'failed': {
+        const w = this.#waiter;
+        this.#waiter = undefined;
+        w?.reject(openError(m.code, m.message));
+        return;
+      }
+      default: {
+        const w = this.#waiter;
+        this.#waiter = undefined;
+        w?.resolve(m);
+      }
+    }
+  }
+}
+
+function openError(code: string, message: string): Error {
+  if (code === 'WK_REL_TENANT_WRONG_KEY') return new TenantWrongKey('tenant data does not authenticate under its key');
+  if (code === 'WK_REL_TENANT_TEMPLATE_INVALID') return new TenantTemplateInvalid('template archive is malformed');
+  return new TenantOpenFailed(`tenant backend failed to start (${code}): ${message}`);
+}

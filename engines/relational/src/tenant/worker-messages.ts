@@ -1,0 +1,50 @@
+// Messages between worker-client.ts (main thread) and tenant-worker.ts.
+import type { PGliteOptions } from '@electric-sql/pglite';
+import type { GrantChannel } from './encryption-grant.js';
+import type { TransactionStatus } from './tenant-backend.js';
+
+/** A compiled pglite.wasm (`WebAssembly.Module`). */
+export type WasmModule = NonNullable<PGliteOptions['pgliteWasmModule']>;
+
+export interface WorkerData {
+  readonly wasmModule?: WasmModule;
+}
+
+export interface WorkerOpen {
+  readonly op: 'open';
+  readonly dataDir: string;
+  readonly tenant: string;
+  readonly currentVersion: number;
+  /** Each key is a fresh 32-byte ArrayBuffer, transferred (detached on the main side). */
+  readonly keys: readonly { readonly version: number; readonly key: ArrayBuffer }[];
+  readonly grant: GrantChannel;
+  /** The template archive, when the tenant has no PGDATA yet. */
+  readonly template?: Uint8Array;
+  readonly countFsyncs?: boolean;
+}
+
+export type ToWorker =
+  | WorkerOpen
+  | { readonly op: 'x'; readonly id: number; readonly bytes: Uint8Array }
+  | { readonly op: 'close' }
+  | { readonly op: 'build-template'; readonly scratchDir: string; readonly setupSql: string };
+
+export type ToMain =
+  | { readonly op: 'ready' }
+  | { readonly op: 'opened'; readonly heapBytes: number }
+  | { readonly op: 'failed'; readonly code: string; readonly message: string }
+  | { readonly op: 'd'; readonly id: number; readonly b: Uint8Array }
+  | {
+      readonly op: 'r';
+      readonly id: number;
+      readonly status: TransactionStatus | null;
+      readonly fatal?: boolean;
+      readonly crashed?: boolean;
+      readonly heapBytes?: number;
+      readonly b?: Uint8Array;
+    }
+  | { readonly op: 'refill'; readonly version: number }
+  | { readonly op: 'fsync' }
+  | { readonly op: 'closed' }
+  | { readonly op: 'template'; readonly bytes: Uint8Array }
+  | { readonly op: 'log'; readonly level: 'warn' | 'error'; readonly message: string; readonly fields: Record<string, unknown> };
