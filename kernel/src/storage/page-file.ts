@@ -17,6 +17,11 @@ export interface PageFileOptions {
   readonly ciphers: PageCipherSource;
   /** New files only (4–64 KiB, power of two; default 8 KiB). An existing file's header decides. */
   readonly pageSize?: number;
+  /**
+   * New files only. False skips the fsync of the new file and of its directory: for bulk copies
+   * whose caller syncs every file and directory itself before relying on them. Default true.
+   */
+  readonly syncOnCreate?: boolean;
 }
 
 // File layout: a header slot, then page n at offset (n + 1) * slot, slot = pageSize + 28.
@@ -86,8 +91,10 @@ export class PageFile {
     const fd = openNoFollow(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL);
     try {
       writeFully(fd, header, 0);
-      fsyncSync(fd);
-      syncDirSync(dirname(path));
+      if (options.syncOnCreate !== false) {
+        fsyncSync(fd);
+        syncDirSync(dirname(path));
+      }
     } catch (err) {
       closeSync(fd);
       throw err;

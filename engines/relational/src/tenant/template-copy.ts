@@ -21,7 +21,8 @@ export async function materializeTemplate(dir: TenantDir, root: string, archive:
         dirs.push(dir.mkdirSync(`${staging}/${e.path}`));
         continue;
       }
-      const pf = dir.createPageFileSync(`${staging}/${e.path}`, { ciphers });
+      // Every file and directory is synced below, before the staging directory is renamed in.
+      const pf = dir.createPageFileSync(`${staging}/${e.path}`, { ciphers, syncOnCreate: false });
       files.push(pf);
       if (e.data.length === 0) continue;
       writeSizePage(pf, e.data.length, scratch);
