@@ -1,12 +1,11 @@
 // Starts the kv engine from its frozen config: kernel services (policy, authenticators, TLS,
 // keyring, audit), the store, the REST API and the ops port; `close()` drains and stops them.
 import type { AddressInfo } from 'node:net';
-import { type KernelServices, type Logger, startKernel, type WeftKitConfig } from '@weftkit/kernel';
+import { type KernelServices, type Logger, type OpsServer, startKernel, startOpsServer, type WeftKitConfig } from '@weftkit/kernel';
 import { buildKvApp } from './http/app.js';
 import type { HttpTimeouts } from './http/listener.js';
 import { KvMetrics } from './ops/metrics.js';
 import { hasTenantStats } from './open-store.js';
-import { type OpsServer, startOpsServer } from './ops/ops-server.js';
 import type { KvStore } from './store/kv-store.js';
 
 export const KV_VERSION = '0.1.0';

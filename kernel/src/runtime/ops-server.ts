@@ -1,13 +1,17 @@
-// The ops port: plain HTTP, no authentication, no data. Probes and Prometheus only.
+// The ops port both engines serve: plain HTTP, no authentication, no data. Probes and Prometheus.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { KvMetrics } from './metrics.js';
+
+/** Anything that renders Prometheus text (each engine has its own metrics). */
+export interface MetricsSource {
+  render(): string;
+}
 
 export interface OpsServerOptions {
   readonly host: string;
   readonly port: number;
-  readonly metrics: KvMetrics;
-  /** True once the store and keys are open and the API listens, false again while stopping. */
+  readonly metrics: MetricsSource;
+  /** True once the engine serves (keys open, port listening); false again while stopping. */
   readonly ready: () => boolean;
 }
 
