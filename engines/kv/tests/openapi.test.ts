@@ -16,7 +16,7 @@ describe('GET /openapi.json', () => {
     assert.equal(r.status, 200);
     const doc = r.json;
     assert.equal(doc.openapi, '3.1.0');
-    assert.deepEqual(Object.keys(doc.paths).sort(), ['/batch', '/items', '/items/{key}', '/openapi.json', '/watch']);
+    assert.deepEqual(Object.keys(doc.paths).sort(), ['/batch', '/export', '/items', '/items/{key}', '/openapi.json', '/watch']);
     assert.deepEqual(Object.keys(doc.paths['/items/{key}']).sort(), ['delete', 'get', 'head', 'put']);
     const list = doc.paths['/items'].get;
     assert.deepEqual(list.parameters.map((p: { name: string }) => p.name), ['prefix', 'limit', 'cursor']);

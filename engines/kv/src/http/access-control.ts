@@ -44,12 +44,16 @@ export class AccessControl {
    */
   readFilter(state: RequestState, live?: () => RequestState['policy']): 'all' | 'none' | ((key: string) => boolean) {
     const { policy, ctx } = state;
-    if (live === undefined) {
-      if ((policy.allowedEverywhere(ctx) & Action.SELECT) !== 0) return 'all';
-      if ((policy.allowedSomewhere(ctx) & Action.SELECT) === 0) return 'none';
-      return (key) => policy.authorize(ctx, Action.SELECT, key);
-    }
+    if (live === undefined) return this.keyFilter(state, Action.SELECT);
     if ((policy.allowedSomewhere(ctx) & Action.SELECT) === 0) return 'none';
     return (key) => live().authorize(ctx, Action.SELECT, key);
+  }
+
+  /** Which keys `action` may touch under the request's policy: `all`, `none`, or a per-key test. */
+  keyFilter(state: RequestState, action: ActionBits): 'all' | 'none' | ((key: string) => boolean) {
+    const { policy, ctx } = state;
+    if ((policy.allowedEverywhere(ctx) & action) === action) return 'all';
+    if ((policy.allowedSomewhere(ctx) & action) === 0) return 'none';
+    return (key) => policy.authorize(ctx, action, key);
   }
 }

@@ -17,6 +17,7 @@ import { parseQueryString } from './query-string.js';
 import { requestIdOf } from './request-id.js';
 import type { RouteDeps } from './request-state.js';
 import { registerBatchRoute } from './routes/batch.js';
+import { registerExportRoute } from './routes/export.js';
 import { registerItemRoutes } from './routes/items.js';
 import { registerListRoute } from './routes/list.js';
 import { registerWatchRoute, WatchHub } from './routes/watch.js';
@@ -168,6 +169,7 @@ export function buildKvApp(options: KvAppOptions): KvApp {
   registerListRoute(app, deps);
   registerBatchRoute(app, deps);
   registerWatchRoute(app, deps);
+  registerExportRoute(app, deps);
 
   app.addHook('preClose', async () => {
     watches.endAll();

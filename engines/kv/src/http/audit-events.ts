@@ -60,6 +60,12 @@ export class HttpAudit {
     await this.#log.append(ctx, { event: 'data_read', operation, resource, result, latencyMs, ...(details === undefined ? {} : { details }) });
   }
 
+  /** A `data_export` event (recorded whenever the audit log keeps that type, as it does by default). */
+  async exported(ctx: SecurityContext, operation: string, resource: string | null, result: AuditResult, latencyMs: number, details?: Record<string, unknown>): Promise<void> {
+    if (this.#log === undefined || !this.#log.records('data_export')) return;
+    await this.#log.append(ctx, { event: 'data_export', operation, resource, result, latencyMs, ...(details === undefined ? {} : { details }) });
+  }
+
   async write(ctx: SecurityContext, operation: string, resource: string | null, result: AuditResult, latencyMs: number, details?: Record<string, unknown>): Promise<void> {
     if (this.#log === undefined || !this.#log.records('data_write')) return;
     await this.#log.append(ctx, { event: 'data_write', operation, resource, result, latencyMs, ...(details === undefined ? {} : { details }) });

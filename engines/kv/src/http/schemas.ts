@@ -244,6 +244,27 @@ export const watchRoute: RouteDoc = {
   errors: [400, 401, 403, 410, 429],
 };
 
+export const exportRoute: RouteDoc = {
+  method: 'GET',
+  path: '/export',
+  operationId: 'exportItems',
+  summary: 'Stream every live item with a key prefix as NDJSON, in key byte order; needs COPY TO on each key (audited as data_export).',
+  schema: {
+    querystring: {
+      type: 'object',
+      properties: { prefix: { type: 'string', maxLength: 1024, description: 'Export only keys that start with this (default: all).' } },
+    },
+  },
+  rawResponses: {
+    200: {
+      description:
+        'application/x-ndjson: one line per item, `{"key","version","content_type","expires_at","value_base64"}`. A stream cut before its last line (no chunked terminator) is incomplete.',
+      mediaType: 'application/x-ndjson',
+    },
+  },
+  errors: [400, 401, 403, 429],
+};
+
 export const openapiRoute: RouteDoc = {
   method: 'GET',
   path: '/openapi.json',
@@ -263,5 +284,6 @@ export const ROUTES: readonly RouteDoc[] = [
   listItemsRoute,
   batchRoute,
   watchRoute,
+  exportRoute,
   openapiRoute,
 ];
