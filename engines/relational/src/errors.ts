@@ -281,3 +281,21 @@ export class ClassifyUnparseable extends RelationalError {
   override readonly httpStatus = 403;
   override readonly expose = true;
 }
+
+// ---------------------------------------------------------------------------------------------
+// session (src/session)
+
+/** The session's roles do not allow an action the statement needs (authorization layer one). */
+export class SessionPermissionDenied extends RelationalError {
+  readonly code = 'WK_REL_SESSION_PERMISSION_DENIED';
+  override readonly sqlstate = '42501';
+  override readonly httpStatus = 403;
+  override readonly expose = true;
+}
+/** A statement needs per-connection backend state sessions cannot have on a shared backend (temp tables, LISTEN, SQL PREPARE...). */
+export class SessionFeatureRefused extends RelationalError {
+  readonly code = 'WK_REL_SESSION_FEATURE_REFUSED';
+  override readonly sqlstate = '0A000';
+  override readonly httpStatus = 400;
+  override readonly expose = true;
+}

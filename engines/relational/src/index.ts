@@ -1,7 +1,7 @@
 // @weftkit/relational public entry point: start the engine in-process (tests, the dev launcher).
 export * from './errors.js';
-export type { GaugeRead, OpsServer, OpsServerOptions } from './ops/index.js';
-export { RelationalMetrics, startOpsServer } from './ops/index.js';
+export type { GaugeRead } from './ops/index.js';
+export { RelationalMetrics } from './ops/index.js';
 export type { RelationalEngine, RelationalEngineOptions } from './server/start-engine.js';
 export { startRelationalEngine } from './server/start-engine.js';
 export type { WireServerLimits, WireServerOptions, WireServerStats } from './server/wire-server.js';

@@ -2,9 +2,9 @@
 // TLS, keyring, audit, data-directory lock), the tenant backends, the wire port and the ops port.
 // `close()` drains sessions (57P01), closes tenants and kernel within the shutdown deadline.
 import type { AddressInfo } from 'node:net';
-import { type KernelServices, type Logger, startKernel, type WeftKitConfig } from '@weftkit/kernel';
+import { type KernelServices, type Logger, type OpsServer, startKernel, startOpsServer, type WeftKitConfig } from '@weftkit/kernel';
 import { RelationalMetrics } from '../ops/metrics.js';
-import { type OpsServer, startOpsServer } from '../ops/ops-server.js';
+import { loadClassifier } from '../session/classify/index.js';
 import type { TenantManager } from '../tenant/tenant-backend.js';
 import { WireServer } from './wire-server.js';
 
@@ -18,6 +18,8 @@ export interface RelationalEngineOptions {
   readonly drainMs?: number;
   /** Sockets allowed before authentication (default twice the connection limit, at least 64). */
   readonly maxPendingConnections?: number;
+  /** TEST ONLY: skip authorization layer one so tests can prove layer two alone. */
+  readonly bypassClassifierForTests?: boolean;
 }
 
 export interface RelationalEngine {
@@ -39,6 +41,7 @@ export async function startRelationalEngine(config: WeftKitConfig, options: Rela
     for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
   };
   try {
+    await loadClassifier();
     const tenants = await options.openTenants(kernel);
     cleanups.push(() => tenants.close());
     const metrics = new RelationalMetrics();
@@ -58,8 +61,10 @@ export async function startRelationalEngine(config: WeftKitConfig, options: Rela
       tlsRequired: config.tlsRequired,
       limits: config.limits,
       tenants,
+      authz: kernel.policy,
       logger,
       metrics,
+      ...(options.bypassClassifierForTests === true ? { bypassClassifierForTests: true } : {}),
       ...(options.maxPendingConnections === undefined ? {} : { maxPendingConnections: options.maxPendingConnections }),
     });
     const address = await wire.listen();

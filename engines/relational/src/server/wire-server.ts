@@ -3,7 +3,8 @@
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import type { Logger, TlsCredentials } from '@weftkit/kernel';
 import type { TenantManager } from '../tenant/tenant-backend.js';
-import type { SessionMetrics } from '../session/session.js';
+import { ClassifierCache } from '../session/classify/index.js';
+import type { PolicySource, SessionMetrics } from '../session/session.js';
 import { TenantGates } from '../session/tenant-gate.js';
 import type { AuthServices } from './authenticate.js';
 import { CancelRegistry } from './cancel-registry.js';
@@ -30,8 +31,12 @@ export interface WireServerOptions {
   readonly tlsRequired: boolean;
   readonly limits: WireServerLimits;
   readonly tenants: TenantManager;
+  /** The live authorization policy (the kernel's PolicyHolder). */
+  readonly authz: PolicySource;
   readonly logger: Logger;
   readonly metrics?: SessionMetrics & ConnectionMetrics;
+  /** TEST ONLY: skip authorization layer one (see `SessionDeps.bypassClassifierForTests`). */
+  readonly bypassClassifierForTests?: boolean;
   /**
    * Sockets allowed before authentication completes; further ones are closed at once. Half-open
    * sockets are also bounded by the startup timeout. Default: twice `maxConnections`, at least 64.
@@ -52,6 +57,7 @@ export class WireServer {
   readonly #connections = new Set<Connection>();
   readonly #cancels = new CancelRegistry();
   readonly #gates = new TenantGates();
+  readonly #classifier = new ClassifierCache();
   #sessions = 0;
   #closing = false;
   #address: AddressInfo | undefined;
@@ -133,6 +139,10 @@ export class WireServer {
       session: {
         tenants: o.tenants,
         gates: this.#gates,
+        authz: o.authz,
+        classifier: this.#classifier,
+        ...(o.auth.audit === undefined ? {} : { audit: o.auth.audit }),
+        ...(o.bypassClassifierForTests === true ? { bypassClassifierForTests: true } : {}),
         limits: {
           sessionWaitTimeoutMs: o.limits.sessionWaitTimeoutSeconds * 1000,
           idleInTransactionTimeoutMs: o.limits.idleInTransactionTimeoutSeconds * 1000,

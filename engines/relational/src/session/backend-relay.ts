@@ -12,6 +12,8 @@ export interface RelayPlan {
   readonly skipReadies: number;
   /** Drop the backend's CopyInResponse (the session sent its own before buffering the data). */
   readonly dropCopyIn: boolean;
+  /** How many of the skipped answers must succeed (later ones, e.g. replayed SETs, may fail). Default all. */
+  readonly criticalReadies?: number;
 }
 
 function hiddenParameter(body: Buffer): boolean {
@@ -25,6 +27,8 @@ export class BackendRelay {
   #skip = 0;
   #dropCopyIn = false;
   #pending: Buffer | undefined;
+  #critical = 0;
+
   /** Status of the last ReadyForQuery relayed in this exchange. */
   lastStatus: TransactionStatus | null = null;
   /** An ErrorResponse arrived in the dropped, session-prepended part. */
@@ -38,6 +42,7 @@ export class BackendRelay {
     this.#splitter = new BackendFrameSplitter();
     this.#skip = plan.skipReadies;
     this.#dropCopyIn = plan.dropCopyIn;
+    this.#critical = plan.criticalReadies ?? plan.skipReadies;
     this.lastStatus = null;
     this.preludeFailed = false;
   }
@@ -49,8 +54,11 @@ export class BackendRelay {
     for (let f = splitter.next(); f !== undefined; f = splitter.next()) {
       const code = f.code;
       if (this.#skip > 0) {
-        if (code === BackendCode.ErrorResponse) this.preludeFailed = true;
-        else if (code === BackendCode.ReadyForQuery) this.#skip--;
+        if (code === BackendCode.ErrorResponse && this.#critical > 0) this.preludeFailed = true;
+        else if (code === BackendCode.ReadyForQuery) {
+          this.#skip--;
+          if (this.#critical > 0) this.#critical--;
+        }
         continue;
       }
       if (code === BackendCode.ReadyForQuery) {

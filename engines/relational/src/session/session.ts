@@ -2,20 +2,31 @@
 // forwarding of its messages to the tenant's backend. Messages go as complete units (a Query;
 // extended-protocol messages up to Sync or Flush); a session holds its tenant's backend from its
 // first unit until a ReadyForQuery 'I' ends its transaction, then hands it to the next session.
-import { type Logger, publicError, type SecurityContext } from '@weftkit/kernel';
-import { ServerBatchTooLarge, ServerFeatureNotSupported, ServerIdleInTransactionTimeout, ServerUnexpectedMessage } from '../errors.js';
+import { Action, type AuditLog, type Logger, type Policy, publicError, type SecurityContext } from '@weftkit/kernel';
+import {
+  ServerBatchTooLarge,
+  ServerFeatureNotSupported,
+  ServerIdleInTransactionTimeout,
+  ServerUnexpectedMessage,
+} from '../errors.js';
 import {
   errorResponse,
+  parseComplete,
   readyForQuery,
   type Severity,
   type TransactionStatus,
   type TypedFrontendMessage,
 } from '../protocol/index.js';
 import type { TenantBackend, TenantManager } from '../tenant/tenant-backend.js';
+import { TENANT_HARDENING_SQL } from '../tenant/pglite-options.js';
 import { BackendRelay } from './backend-relay.js';
+import { backendState } from './backend-state.js';
+import { type Classification, type ClassifierCache, StatementFlag } from './classify/index.js';
 import { copyInVerdict, mightCopyIn } from './copy-in.js';
 import { FrontendBatch } from './frontend-encoder.js';
-import { identitySettingsSql } from './identity-sql.js';
+import { escapedLiteral, identitySettingsSql } from './identity-sql.js';
+import { OWNER_ROLE, type SessionRole, sessionRole } from './pg-role.js';
+import { authorizeClassification, type StatementRefusal, sharedBackendRefusal } from './statement-gate.js';
 import type { TenantGate, TenantGates } from './tenant-gate.js';
 
 /** Where a session's output goes: the client connection. */
@@ -39,8 +50,22 @@ export interface SessionLimits {
   readonly maxBatchBytes: number;
 }
 
+/** The live policy (the kernel's PolicyHolder: replaced on SIGHUP). */
+export interface PolicySource {
+  readonly policy: Policy;
+}
+
 export interface SessionDeps {
   readonly tenants: TenantManager;
+  readonly authz: PolicySource;
+  /** Classifications shared by every session (LRU by SQL text). */
+  readonly classifier: ClassifierCache;
+  readonly audit?: AuditLog;
+  /**
+   * TEST ONLY: skip authorization layer one (policy checks and forbidden statements), so tests can
+   * prove what the PostgreSQL role (layer two) holds alone. Never set in production.
+   */
+  readonly bypassClassifierForTests?: boolean;
   readonly gates: TenantGates;
   readonly limits: SessionLimits;
   readonly logger: Logger;
@@ -83,6 +108,19 @@ function encodeAbort(): Buffer {
   return b.take();
 }
 
+// Puts an open explicit transaction into the failed state, as a refused statement does in PostgreSQL.
+function encodePoison(): Buffer {
+  const b = new FrontendBatch();
+  b.add({ type: 'execute', portal: ABORT_PORTAL, maxRows: 0 });
+  b.add({ type: 'sync' });
+  return b.take();
+}
+
+let nextSessionNumber = 0;
+/** Replayed SET statements kept per session; older ones are dropped beyond this. */
+const MAX_RECORDED_SETTINGS = 256;
+const SET_LOCAL = /^\s*set\s+local\b/i;
+
 function copyInResponse(format: 0 | 1): Buffer {
   // 'G', length 7, overall format, zero column formats: clients only need the overall format.
   return Buffer.from([0x47, 0, 0, 0, 7, format, 0, 0]);
@@ -96,7 +134,6 @@ export class Session {
   readonly #client: SessionClient;
   readonly #log: Logger;
   readonly #relay: BackendRelay;
-  readonly #identitySql: string;
   readonly #batch = new FrontendBatch();
   readonly #gate: TenantGate;
   #lease: Lease | undefined;
@@ -112,6 +149,27 @@ export class Session {
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly #abort = new AbortController();
+  /** Prefix of this session's statement and portal names on the shared backend. */
+  readonly #prefix = `wk${(nextSessionNumber++).toString(36)}_`;
+  /** Classifications of this session's named statements (client names), for Bind. */
+  readonly #statements = new Map<string, Classification>();
+  #unnamed: Classification | undefined;
+  /** SET statements to replay when the session gets the backend after another session. */
+  #settings: string[] = [];
+  /** The first entries of `#settings` come from the startup packet; RESET ALL keeps them. */
+  #startupSettingCount = 0;
+  /** The engine-owned settings must be set again before the next unit (after RESET ALL). */
+  #identityDirty = false;
+  /** The last unit ran DDL: role grants on this backend must be refreshed. */
+  #ranDdl = false;
+  /** The current unit resets settings (RESET ALL): the engine's must be set again after it. */
+  #resetInUnit = false;
+  /** The pending batch holds only named Parses (so far): it can be answered without the backend. */
+  #parseOnly = true;
+  #parseCount = 0;
+  /** Named Parse+Sync units answered locally, sent ahead of the session's next unit on the backend. */
+  #deferred: Buffer[] = [];
+  #roleFor: { policy: Policy; role: SessionRole | undefined } | undefined;
 
   constructor(ctx: SecurityContext, client: SessionClient, deps: SessionDeps, startupSettings: ReadonlyMap<string, string> = new Map()) {
     this.ctx = ctx;
@@ -120,8 +178,17 @@ export class Session {
     this.#client = client;
     this.#log = deps.logger.child({ connection_id: ctx.connectionId, tenant: ctx.tenant });
     this.#relay = new BackendRelay((chunk) => client.write(chunk));
-    this.#identitySql = identitySettingsSql(ctx);
     this.#gate = deps.gates.get(ctx.tenant);
+    // Startup settings come from the server's allow list; the session re-applies them after RESET ALL.
+    for (const [name, value] of startupSettings) {
+      if (name === 'client_encoding' || name === 'fallback_application_name' || !/^[a-z_]+$/.test(name)) continue;
+      try {
+        this.#settings.push(`SET ${name} = ${escapedLiteral(value)}`);
+      } catch {
+        // A NUL cannot reach here (the protocol parser splits on it); skip rather than fail.
+      }
+    }
+    this.#startupSettingCount = this.#settings.length;
   }
 
   /** True while the session holds its tenant's backend. */
@@ -175,6 +242,36 @@ export class Session {
     await this.#running?.catch(() => undefined);
     if (notify !== undefined) this.#client.fatal(notify);
     await this.#releaseBackend(true);
+    await this.#dropStatements();
+  }
+
+  /** Closes this session's named statements on the shared backend (best effort: a replaced backend has none). */
+  async #dropStatements(): Promise<void> {
+    if (this.#statements.size === 0) return;
+    const b = new FrontendBatch();
+    for (const name of this.#statements.keys()) b.add({ type: 'close', target: 'S', name: this.#prefix + name });
+    b.add({ type: 'sync' });
+    this.#statements.clear();
+    const bytes = b.take();
+    const gate = this.#gate;
+    try {
+      await gate.acquire(this, this.#deps.limits.sessionWaitTimeoutMs);
+    } catch {
+      return;
+    }
+    try {
+      const opened = await this.#deps.tenants.open(this.ctx.tenant);
+      try {
+        await opened.backend.exchange(bytes, () => {});
+      } finally {
+        opened.release();
+      }
+    } catch (err) {
+      this.#log.warn('closing prepared statements at session end failed', { error: err });
+    } finally {
+      gate.release(this);
+      this.#deps.gates.sweep(gate);
+    }
   }
 
   async #dispatch(msg: TypedFrontendMessage): Promise<SessionNext> {
@@ -188,14 +285,24 @@ export class Session {
     }
     switch (msg.type) {
       case 'query': {
+        const c = this.#deps.classifier.classify(msg.sql);
+        const refusal = this.#check(c, msg.sql);
+        if (refusal !== undefined) {
+          this.#resetBatch();
+          await this.#refuse(refusal, c);
+          this.#client.write(readyForQuery(this.#status));
+          return 'continue';
+        }
+        await this.#auditAllowed(c);
+        this.#record(c, msg.sql);
         const verdict = copyInVerdict(msg.sql);
         if (verdict.kind === 'refuse') {
-          this.#batch.reset();
+          this.#resetBatch();
           this.#error(new ServerFeatureNotSupported('COPY FROM STDIN must be sent alone, without backslashes or dollar quotes'), true);
           return 'continue';
         }
         if (verdict.kind === 'copy') {
-          this.#batch.reset();
+          this.#resetBatch();
           this.#copy = { sql: msg.sql, data: [], bytes: 0 };
           this.#client.write(copyInResponse(verdict.format));
           return 'continue';
@@ -204,20 +311,64 @@ export class Session {
         await this.#run('ready', false);
         return 'continue';
       }
-      case 'parse':
+      case 'parse': {
         if (mightCopyIn(msg.sql)) {
-          this.#batch.reset();
+          this.#resetBatch();
           this.#error(new ServerFeatureNotSupported('COPY FROM STDIN is supported only in the simple query protocol'), false);
           this.#skipToSync = true;
           return 'continue';
         }
-        this.#add(msg);
+        const c = this.#deps.classifier.classify(msg.sql);
+        const refusal = this.#check(c, msg.sql);
+        if (refusal !== undefined) {
+          // Messages batched before it never reach the backend: the implicit transaction they
+          // belong to fails as a whole, as it would in PostgreSQL.
+          this.#resetBatch();
+          await this.#refuse(refusal, c);
+          this.#skipToSync = true;
+          return 'continue';
+        }
+        this.#record(c, msg.sql);
+        if (msg.name === '') {
+          this.#unnamed = c;
+          this.#parseOnly = false;
+        } else {
+          this.#statements.set(msg.name, c);
+          this.#parseCount++;
+        }
+        this.#add(msg.name === '' ? msg : { ...msg, name: this.#prefix + msg.name });
         return 'continue';
-      case 'bind':
+      }
+      case 'bind': {
+        const c = msg.statement === '' ? this.#unnamed : this.#statements.get(msg.statement);
+        // The statement's recorded classification, checked against the policy in force now.
+        const refusal = c === undefined ? undefined : this.#check(c, '');
+        if (refusal !== undefined && c !== undefined) {
+          this.#resetBatch();
+          await this.#refuse(refusal, c);
+          this.#skipToSync = true;
+          return 'continue';
+        }
+        if (c !== undefined) await this.#auditAllowed(c);
+        this.#parseOnly = false;
+        this.#add({ ...msg, portal: this.#name(msg.portal), statement: this.#name(msg.statement) });
+        return 'continue';
+      }
       case 'describe':
-      case 'execute':
+        this.#parseOnly = false;
+        this.#add({ ...msg, name: this.#name(msg.name) });
+        return 'continue';
       case 'close':
-        this.#add(msg);
+        this.#parseOnly = false;
+        if (msg.target === 'S') {
+          if (msg.name === '') this.#unnamed = undefined;
+          else this.#statements.delete(msg.name);
+        }
+        this.#add({ ...msg, name: this.#name(msg.name) });
+        return 'continue';
+      case 'execute':
+        this.#parseOnly = false;
+        this.#add({ ...msg, portal: this.#name(msg.portal) });
         return 'continue';
       case 'sync':
         this.#add(msg);
@@ -228,7 +379,7 @@ export class Session {
         await this.#run('flush', false);
         return 'continue';
       case 'functionCall':
-        this.#batch.reset();
+        this.#resetBatch();
         this.#error(new ServerFeatureNotSupported('fastpath function calls are not supported'), true);
         return 'continue';
       case 'terminate':
@@ -274,6 +425,123 @@ export class Session {
     }
   }
 
+  #resetBatch(): void {
+    this.#batch.reset();
+    this.#parseOnly = true;
+    this.#parseCount = 0;
+  }
+
+  #name(name: string): string {
+    return name === '' ? '' : this.#prefix + name;
+  }
+
+  /** Layer one, then what a shared backend cannot do; `sql` is empty when re-checking a prepared statement. */
+  #check(c: Classification, sql: string): StatementRefusal | undefined {
+    if (this.#deps.bypassClassifierForTests !== true) {
+      const denied = authorizeClassification(this.#deps.authz.policy, this.ctx, c);
+      if (denied !== undefined) return denied;
+    }
+    return sql === '' ? undefined : sharedBackendRefusal(c, sql);
+  }
+
+  /** Audits a denial (durably, before the client hears of it), sends the error, fails an open transaction. */
+  async #refuse(refusal: StatementRefusal, c: Classification): Promise<void> {
+    const audit = this.#deps.audit;
+    const a = refusal.audit;
+    if (a !== undefined && audit?.records('authz_deny') === true) {
+      await audit.append(this.ctx, {
+        event: 'authz_deny',
+        operation: `sql.${a.reason === 'policy' ? a.action.toLowerCase().replaceAll(' ', '_') : a.reason}`,
+        resource: a.resource,
+        result: 'denied',
+        errorCode: '42501',
+        details: { statement_kind: c.statements[0]?.kind ?? 'unparseable', reason: a.reason },
+      });
+    }
+    if (this.#lease !== undefined && this.#status === 'T') await this.#poison();
+    this.#error(refusal.error, false);
+  }
+
+  /** schema_change for DDL and data_export for COPY TO, written before the statement runs. */
+  async #auditAllowed(c: Classification): Promise<void> {
+    if ((c.actions & Action.DDL) !== 0) this.#ranDdl = true;
+    const audit = this.#deps.audit;
+    if (audit === undefined || (c.actions & (Action.DDL | Action.COPY_TO)) === 0) return;
+    for (const r of c.resources.length > 0 ? c.resources : [{ name: null, actions: c.actions }]) {
+      if ((r.actions & Action.DDL) !== 0 && audit.records('schema_change')) {
+        await audit.append(this.ctx, { event: 'schema_change', operation: 'sql.ddl', resource: r.name, result: 'success', details: { statement_kind: c.statements[0]?.kind ?? '' } });
+      }
+      if ((r.actions & Action.COPY_TO) !== 0 && audit.records('data_export')) {
+        await audit.append(this.ctx, { event: 'data_export', operation: 'sql.copy_to', resource: r.name, result: 'success' });
+      }
+    }
+  }
+
+  /** Keeps the session's SET statements for replay; RESET ALL forgets them. */
+  #record(c: Classification, sql: string): void {
+    if ((c.flags & StatementFlag.SESSION_RESET) !== 0) {
+      this.#settings.length = this.#startupSettingCount;
+      this.#resetInUnit = true;
+    }
+    if ((c.flags & StatementFlag.SETTING) === 0 || c.forbidden !== undefined) return;
+    for (const st of c.statements) {
+      if (st.kind !== 'VariableSetStmt' || (st.flags & StatementFlag.SETTING) === 0 || (st.flags & StatementFlag.SESSION_RESET) !== 0) continue;
+      const bytes = Buffer.from(sql, 'utf8');
+      const text = (st.length > 0 ? bytes.subarray(st.location, st.location + st.length) : bytes.subarray(st.location)).toString('utf8');
+      if (SET_LOCAL.test(text)) continue;
+      this.#settings.push(text);
+      if (this.#settings.length > MAX_RECORDED_SETTINGS) this.#settings.splice(this.#startupSettingCount, 1);
+    }
+  }
+
+  async #poison(): Promise<void> {
+    const lease = this.#lease;
+    if (lease === undefined) return;
+    try {
+      await lease.backend.exchange(encodePoison(), () => {});
+      this.#status = 'E';
+    } catch (err) {
+      this.#log.warn('failing the transaction after a refusal failed', { error: err });
+    }
+  }
+
+  #role(): SessionRole | undefined {
+    const policy = this.#deps.authz.policy;
+    if (this.#roleFor?.policy !== policy) this.#roleFor = { policy, role: sessionRole(policy, this.ctx) };
+    return this.#roleFor.role;
+  }
+
+  /**
+   * Gives the backend this session's identity: bootstrap superuser first (RESET does nothing in
+   * PGlite), settings reset, app.* set, then the session's role. Role setup (and the tenant
+   * hardening, once per backend) runs in its own exchange first, so a failure there never lets
+   * the client's statements run with the wrong identity.
+   */
+  async #prelude(backend: TenantBackend): Promise<Buffer> {
+    const state = backendState(backend);
+    const role = this.#role();
+    const setup: string[] = [];
+    if (!state.hardened) setup.push(TENANT_HARDENING_SQL);
+    if (role !== undefined && !state.roles.has(role.name)) setup.push(role.setupSql);
+    if (setup.length > 0) {
+      const relay = this.#relay;
+      relay.begin({ skipReadies: 1, dropCopyIn: false });
+      const q = new FrontendBatch().add({ type: 'query', sql: `SET SESSION AUTHORIZATION postgres;\n${setup.join(';\n')}` }).take();
+      await backend.exchange(q, (chunk) => relay.push(chunk));
+      if (relay.preludeFailed || relay.leftover > 0) throw new ServerUnexpectedMessage('setting up the session role failed');
+      state.hardened = true;
+      if (role !== undefined) state.roles.add(role.name);
+    }
+    const parts = ['SET SESSION AUTHORIZATION postgres', 'RESET ALL', identitySettingsSql(this.ctx)];
+    if (role !== undefined) {
+      parts.push(`SET SESSION AUTHORIZATION ${role.name}`);
+      if (role.actsAsOwner) parts.push(`SET ROLE ${OWNER_ROLE}`);
+    }
+    const b = new FrontendBatch().add({ type: 'query', sql: parts.join('; ') });
+    for (const set of this.#settings) b.add({ type: 'query', sql: set });
+    return b.take();
+  }
+
   #add(msg: TypedFrontendMessage): void {
     this.#batch.add(msg);
     if (this.#batch.byteLength > this.#deps.limits.maxBatchBytes) {
@@ -303,6 +571,19 @@ export class Session {
       this.#client.write(readyForQuery(this.#status));
       return;
     }
+    const parseOnly = this.#parseOnly && this.#parseCount > 0;
+    const parses = this.#parseCount;
+    this.#parseOnly = true;
+    this.#parseCount = 0;
+    // A prepare (named Parse + Sync) outside a transaction is answered at once and sent ahead of
+    // the session's next unit: a client that prepares synchronously while another of its
+    // connections holds the backend (pgbench -j 1) would otherwise wait on itself.
+    if (parseOnly && end === 'ready' && !copyIn && this.#lease === undefined && this.#status === 'I' && this.#deferred.length < 1024) {
+      this.#deferred.push(batch.take());
+      for (let i = 0; i < parses; i++) this.#client.write(parseComplete());
+      this.#client.write(readyForQuery(this.#status));
+      return;
+    }
     const body = batch.take();
     let lease: Lease;
     try {
@@ -315,16 +596,32 @@ export class Session {
       return;
     }
     const gate = this.#gate;
-    const prelude = gate.identityOwner !== this || gate.identityBackend !== lease.backend;
+    const prelude = gate.identityOwner !== this || gate.identityBackend !== lease.backend || this.#identityDirty;
     let input = body;
+    const relay = this.#relay;
     if (prelude) {
-      const head = new FrontendBatch().add({ type: 'query', sql: this.#identitySql }).take();
+      gate.identityOwner = undefined;
+      let head: Buffer;
+      try {
+        head = await this.#prelude(lease.backend);
+      } catch (err) {
+        this.#log.error('session identity setup failed', { error: err, request_id: this.ctx.requestId });
+        await this.#releaseBackend(false);
+        this.#fatal(new ServerUnexpectedMessage('internal error'));
+        return;
+      }
       input = Buffer.concat([head, body]);
       gate.identityOwner = this;
       gate.identityBackend = lease.backend;
+      this.#identityDirty = false;
     }
-    const relay = this.#relay;
-    relay.begin({ skipReadies: prelude ? 1 : 0, dropCopyIn: copyIn });
+    const deferred = this.#deferred.length;
+    if (deferred > 0) {
+      const at = prelude ? input.length - body.length : 0;
+      input = Buffer.concat([input.subarray(0, at), ...this.#deferred, body]);
+      this.#deferred = [];
+    }
+    relay.begin({ skipReadies: (prelude ? 1 + this.#settings.length : 0) + deferred, criticalReadies: prelude ? 1 : 0, dropCopyIn: copyIn });
     const started = performance.now();
     const running = lease.backend.exchange(input, (chunk) => relay.push(chunk));
     this.#running = running;
@@ -342,6 +639,14 @@ export class Session {
       this.#running = undefined;
     }
     this.#deps.metrics?.exchange((performance.now() - started) / 1000);
+    if (this.#resetInUnit) {
+      this.#resetInUnit = false;
+      this.#identityDirty = true;
+    }
+    if (this.#ranDdl) {
+      this.#ranDdl = false;
+      backendState(lease.backend).roles.clear();
+    }
     if (relay.preludeFailed || relay.leftover > 0) {
       gate.identityOwner = undefined;
       this.#log.error('tenant backend answered unexpectedly', { prelude_failed: relay.preludeFailed, leftover: relay.leftover });

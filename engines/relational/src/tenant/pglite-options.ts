@@ -36,3 +36,36 @@ export const TEMPLATE_SETUP_SQL: readonly string[] = [
   'DROP DATABASE template0',
   'DROP DATABASE template1',
 ];
+
+/**
+ * Authorization layer two's baseline, run in the template and (idempotently) on every tenant when
+ * its backend is first used: non-superusers lose the dynamic routes to `SET SESSION AUTHORIZATION`
+ * and `set_config` (DO blocks and functions in plpgsql/sql, temporary functions, set_config and
+ * so UPDATE pg_settings), session-level advisory locks and NOTIFY, and `CREATE` on schema public.
+ * `wk_owner` owns the tables DDL sessions create (see docs/relational.md, "Roles").
+ */
+export const TENANT_HARDENING_SQL: string = [
+  'REVOKE USAGE ON LANGUAGE plpgsql FROM PUBLIC',
+  'REVOKE USAGE ON LANGUAGE sql FROM PUBLIC',
+  'REVOKE TEMP ON DATABASE postgres FROM PUBLIC',
+  'REVOKE CREATE ON SCHEMA public FROM PUBLIC',
+  'REVOKE EXECUTE ON FUNCTION set_config(text, text, boolean) FROM PUBLIC',
+  'REVOKE EXECUTE ON FUNCTION pg_notify(text, text) FROM PUBLIC',
+  ...[
+    'pg_advisory_lock(bigint)',
+    'pg_advisory_lock(integer, integer)',
+    'pg_advisory_lock_shared(bigint)',
+    'pg_advisory_lock_shared(integer, integer)',
+    'pg_try_advisory_lock(bigint)',
+    'pg_try_advisory_lock(integer, integer)',
+    'pg_try_advisory_lock_shared(bigint)',
+    'pg_try_advisory_lock_shared(integer, integer)',
+    'pg_advisory_unlock(bigint)',
+    'pg_advisory_unlock(integer, integer)',
+    'pg_advisory_unlock_shared(bigint)',
+    'pg_advisory_unlock_shared(integer, integer)',
+    'pg_advisory_unlock_all()',
+  ].map((f) => `REVOKE EXECUTE ON FUNCTION ${f} FROM PUBLIC`),
+  "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'wk_owner') THEN CREATE ROLE wk_owner NOLOGIN; END IF; END $$",
+  'GRANT USAGE, CREATE ON SCHEMA public TO wk_owner',
+].join(';\n');

@@ -6,7 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { EncryptionBudget, PageCipher, type PageCipherSource, TenantDir } from '@weftkit/kernel';
 import { TenantTemplateInvalid } from '../errors.js';
 import { PgDataFs } from './pgdata-fs.js';
-import { TEMPLATE_INITDB_PARAMS, TEMPLATE_SETUP_SQL, tenantStartParams } from './pglite-options.js';
+import { TEMPLATE_INITDB_PARAMS, TEMPLATE_SETUP_SQL, TENANT_HARDENING_SQL, tenantStartParams } from './pglite-options.js';
 import { encodeTemplate, type TemplateEntry } from './template-archive.js';
 import type { WasmModule } from './worker-messages.js';
 
@@ -33,6 +33,7 @@ export async function buildTemplateArchive(scratchDir: string, setupSql: string,
       ...(wasmModule === undefined ? {} : { pgliteWasmModule: wasmModule }),
     });
     for (const sql of TEMPLATE_SETUP_SQL) await db.exec(sql);
+    await db.exec(TENANT_HARDENING_SQL);
     if (setupSql.trim() !== '') await db.exec(setupSql);
     await db.close();
     const fs = new PgDataFs({ dir, root: 'pgdata', ciphers });

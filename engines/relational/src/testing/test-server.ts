@@ -20,10 +20,22 @@ export const PASSWORDS: Readonly<Record<string, string>> = {
   alice: 'alice-password-1',
   bob: 'bob-password-22',
   carol: 'carol-password-3',
+  rita: 'rita-password-44',
+  sam: 'sam-password-555',
+  olga: 'olga-password-66',
 };
 
-const ROLES = `users:
-  alice: { roles: [read_write], tenants: [t1, t2], default_tenant: t1 }
+const ROLES = `roles:
+  - name: orders_reader
+    allow: [SELECT]
+    on: ["public.orders"]
+  - name: bulk
+    allow: [COPY TO, COPY FROM]
+users:
+  alice: { roles: [read_write, schema_admin, bulk], tenants: [t1, t2], default_tenant: t1 }
+  rita: { roles: [read_write], tenants: [t1], default_tenant: t1 }
+  sam: { roles: [schema_admin], tenants: [t1], default_tenant: t1 }
+  olga: { roles: [orders_reader], tenants: [t1], default_tenant: t1 }
   bob: { roles: [read_only], tenants: [t1], default_tenant: t1 }
   carol: { roles: [superuser], tenants: ["*"], default_tenant: t2 }
   dave: { roles: [read_write], tenants: [t1], default_tenant: t1 }
@@ -39,6 +51,8 @@ export interface TestServerOptions {
    */
   readonly tenants?: 'real' | 'double' | ((kernel: KernelServices, config: WeftKitConfig) => Promise<TenantManager>);
   readonly drainMs?: number;
+  /** TEST ONLY: run without authorization layer one (the classifier's policy checks). */
+  readonly bypassClassifier?: boolean;
 }
 
 export interface TestServer {
@@ -74,6 +88,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     `alice:${await hashPassword(PASSWORDS.alice!)}`,
     `bob:${await hashPassword(PASSWORDS.bob!, { scheme: 'bcrypt', bcryptCost: 4 })}`,
     `carol:${await hashPassword(PASSWORDS.carol!)}`,
+    ...(await Promise.all(['rita', 'sam', 'olga'].map(async (u) => `${u}:${await hashPassword(PASSWORDS[u]!)}`))),
   ];
   await writeFile(join(dir, 'users.htpasswd'), `${lines.join('\n')}\n`);
   await writeFile(join(dir, 'roles.yaml'), ROLES);
@@ -117,6 +132,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         return createTenantManager({ dataDir: config.dataDir, keyring: kernel.keyring, logger, maxOpenTenants: config.limits.maxOpenTenants, closeDeadlineMs: 5000 });
       },
       ...(options.drainMs === undefined ? {} : { drainMs: options.drainMs }),
+      ...(options.bypassClassifier === true ? { bypassClassifierForTests: true } : {}),
     });
   } catch (err) {
     jwks.close();
