@@ -1,0 +1,111 @@
+// Relational throughput and latency: the WeftKit relational engine against a throwaway PostgreSQL 15
+// cluster in the same run, both driven by pgbench (PostgreSQL 15 client) over plain TCP with SCRAM
+// password auth. Workloads: select-only (simple protocol, 1 and 4 clients; prepared, 1 client) and
+// tpcb-like (1 client), on a scale-1 database initialized with `pgbench -i -I dtGvp -s 1`.
+//
+//   npm run bench -- relational [--duration=SECONDS]
+//
+// Needs pgbench and PostgreSQL 15 server binaries (apt-get install -y postgresql-15 postgresql-client-15).
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { printRows, type Row } from './lib/report.js';
+import { type PgbenchResult, type PgbenchTarget, pgbenchInit, pgbenchRun } from './relational/pgbench.js';
+import { findPostgresBin, type PostgresCluster, startPostgres } from './relational/postgres.js';
+import { run } from './relational/processes.js';
+import { startWeftkit, type WeftkitRelational } from './relational/weftkit.js';
+
+function option(name: string, fallback: number): number {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  if (arg === undefined) return fallback;
+  const n = Number(arg.slice(name.length + 3));
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
+  return n;
+}
+
+const SECONDS = option('duration', 5);
+const SCALE = 1;
+const root = process.cwd();
+
+const PGBENCH = ['/usr/bin/pgbench', '/usr/lib/postgresql/15/bin/pgbench', '/usr/local/bin/pgbench'].find((p) => existsSync(p));
+const PG_BIN = findPostgresBin(['/usr/lib/postgresql/15/bin', '/usr/local/bin']);
+const missing: string[] = [];
+if (PGBENCH === undefined) missing.push('pgbench (apt-get install -y postgresql-client-15)');
+if (PG_BIN === undefined) missing.push('PostgreSQL 15 server: initdb, pg_ctl, postgres (apt-get install -y postgresql-15)');
+if (missing.length > 0) {
+  console.error(`relational benchmark needs: ${missing.join(', ')}`);
+  process.exit(2);
+}
+const pgbench = PGBENCH!;
+
+const workloads = [
+  { name: 'select-only, simple protocol, 1 client', args: ['-S', '-c', '1'] },
+  { name: 'select-only, simple protocol, 4 clients', args: ['-S', '-c', '4'] },
+  { name: 'select-only, prepared, 1 client', args: ['-S', '-M', 'prepared', '-c', '1'] },
+  { name: 'tpcb-like (5 statements + commit), 1 client', args: ['-c', '1'] },
+] as const;
+
+const dir = await mkdtemp(join(tmpdir(), 'weftkit-bench-relational-'));
+let weftkit: WeftkitRelational | undefined;
+let postgres: PostgresCluster | undefined;
+let failed = false;
+try {
+  weftkit = await startWeftkit(root, join(dir, 'weftkit'));
+  postgres = await startPostgres(PG_BIN!, join(dir, 'postgres'));
+  const targets: PgbenchTarget[] = [weftkit.target, postgres.target];
+  const pgbenchVersion = run(pgbench, ['--version']).trim();
+
+  console.log(
+    `relational: pgbench, ${SECONDS} s per workload and system, scale ${SCALE} (pgbench -i -I dtGvp -s ${SCALE}).\n` +
+      `Client: ${pgbenchVersion}. Peer: ${postgres.version}, fresh cluster, fsync on, SCRAM-SHA-256 over TCP 127.0.0.1.\n` +
+      'WeftKit: relational engine (PGlite, PostgreSQL 18 in WebAssembly), SCRAM-SHA-256 superuser bound to tenant "bench", ' +
+      'AES-256-GCM encrypted storage, audit off. Plain TCP on both sides (sslmode=disable).\n' +
+      'Load generator (pgbench) and both servers share this machine (2 cores): figures are relative, not capacity.\n' +
+      "PGlite is a single session per tenant: WeftKit runs one transaction at a time per tenant, so -c 4 is serialized by design.",
+  );
+
+  for (const t of targets) {
+    const started = Date.now();
+    await pgbenchInit(pgbench, t, SCALE);
+    console.log(`  init ${t.label.padEnd(20)} ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+
+  const results = new Map<string, PgbenchResult>();
+  for (const w of workloads) {
+    // Systems alternate per workload so drift (page cache, other load) hits both.
+    for (const t of targets) {
+      const r = await pgbenchRun(pgbench, t, [...w.args, '-T', String(SECONDS)]);
+      if (r.failed > 0) throw new Error(`${t.label} ${w.name}: ${r.failed} failed transactions`);
+      results.set(`${w.name}\u0000${t.label}`, r);
+      console.log(
+        `  ${w.name.padEnd(44)} ${t.label.padEnd(20)} ${r.tps.toFixed(0).padStart(7)} tps  latency avg ${r.latencyMs.toFixed(3)} ms  (${r.transactions} tx)`,
+      );
+    }
+  }
+
+  const [ours, peer] = targets as [PgbenchTarget, PgbenchTarget];
+  for (const w of workloads) {
+    const a = results.get(`${w.name}\u0000${ours.label}`)!;
+    const b = results.get(`${w.name}\u0000${peer.label}`)!;
+    const rows: Row[] = [
+      { name: 'throughput', value: a.tps, unit: 'tps', peer: b.tps, higherIsBetter: true },
+      { name: 'latency average', value: a.latencyMs, unit: 'ms', peer: b.latencyMs, higherIsBetter: false },
+    ];
+    printRows(
+      `pgbench ${w.args.join(' ')} -T ${SECONDS}: ${w.name}, WeftKit vs PostgreSQL 15 (ratio > 1 means WeftKit is better)`,
+      rows,
+    );
+  }
+} catch (err) {
+  failed = true;
+  console.error(err instanceof Error ? err.message : err);
+  if (weftkit !== undefined && weftkit.child.stderrTail !== '') {
+    console.error(`--- WeftKit stderr (tail) ---\n${weftkit.child.stderrTail}`);
+  }
+} finally {
+  await weftkit?.stop();
+  await postgres?.stop();
+  await rm(dir, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,58 @@
+// The WeftKit relational engine as a child process: SCRAM password user bound to tenant `bench`
+// as superuser, encrypted storage in a temporary directory, plain TCP on 127.0.0.1.
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { scramVerifier } from '@weftkit/kernel';
+import type { PgbenchTarget } from './pgbench.js';
+import { Child, cleanEnv, freePort } from './processes.js';
+
+const USER = 'bench';
+const TENANT = 'bench';
+
+export interface WeftkitRelational {
+  readonly target: PgbenchTarget;
+  readonly child: Child;
+  stop(): Promise<void>;
+}
+
+export async function startWeftkit(root: string, dir: string): Promise<WeftkitRelational> {
+  await mkdir(dir, { recursive: true });
+  const password = randomBytes(18).toString('base64url');
+  const usersFile = join(dir, 'users.htpasswd');
+  const rolesFile = join(dir, 'roles.yaml');
+  await writeFile(usersFile, `${USER}:${await scramVerifier(password)}\n`, { mode: 0o600 });
+  await writeFile(rolesFile, `users:\n  ${USER}: { roles: [superuser], tenants: [${TENANT}], default_tenant: ${TENANT} }\n`);
+  const port = await freePort();
+  const opsPort = await freePort();
+  const env = cleanEnv({
+    WEFTKIT_HOST: '127.0.0.1',
+    WEFTKIT_PORT: String(port),
+    WEFTKIT_OPS_HOST: '127.0.0.1',
+    WEFTKIT_OPS_PORT: String(opsPort),
+    WEFTKIT_DATA_DIR: join(dir, 'data'),
+    WEFTKIT_AUTH_USERS_FILE: usersFile,
+    WEFTKIT_ROLES_FILE: rolesFile,
+    WEFTKIT_KEY: randomBytes(32).toString('base64'),
+    WEFTKIT_LOG_LEVEL: 'warn',
+  });
+  const child = new Child('weftkit-relational', process.execPath, [join(root, 'engines/relational/bin/weftkit-relational.mjs')], env);
+  try {
+    await child.waitReady(`http://127.0.0.1:${opsPort}/readyz`);
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+  return {
+    target: {
+      label: 'WeftKit relational',
+      host: '127.0.0.1',
+      port,
+      user: USER,
+      database: TENANT,
+      env: cleanEnv({ PGPASSWORD: password, PGSSLMODE: 'disable' }),
+    },
+    child,
+    stop: () => child.stop(),
+  };
+}
