@@ -85,10 +85,10 @@ test('SIGKILL mid-commit loses no acknowledged commit and the tenant reopens cle
     // Every acknowledged row survived; ids are dense, so count = max id.
     assert.ok(r.maxId >= acknowledged, `cycle ${i}: max id ${r.maxId} < acknowledged ${acknowledged}`);
     assert.equal(r.rows, r.maxId, `cycle ${i}: rows are not dense`);
-    assert.ok(r.lastAck > acknowledged);
+    assert.ok(r.lastAck > acknowledged, `cycle ${i}: last ack ${r.lastAck} <= acknowledged ${acknowledged}`);
     acknowledged = r.lastAck;
   }
   const last = await cycle(dataDir, key, 1);
-  assert.ok(last.maxId >= acknowledged);
+  assert.ok(last.maxId >= acknowledged, `after the last kill: max id ${last.maxId} < acknowledged ${acknowledged} (rows ${last.rows})`);
   t.diagnostic(`6 kill/reopen cycles in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${acknowledged} acknowledged rows all present`);
 });
