@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { printRows, type Row } from './lib/report.js';
 import { summarizeCpuProfile } from './kv/cpu-profile.js';
-import { hasCommand } from './kv/processes.js';
+import { hasCommand } from './lib/processes.js';
 import { type KvTarget, startEtcd, startWeftkit } from './kv/targets.js';
 import { runWrk, type WrkResult } from './kv/wrk.js';
 

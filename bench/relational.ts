@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { printRows, type Row } from './lib/report.js';
 import { type PgbenchResult, type PgbenchTarget, pgbenchInit, pgbenchRun } from './relational/pgbench.js';
 import { findPostgresBin, type PostgresCluster, startPostgres } from './relational/postgres.js';
-import { run } from './relational/processes.js';
+import { run } from './lib/processes.js';
 import { startWeftkit, type WeftkitRelational } from './relational/weftkit.js';
 
 function option(name: string, fallback: number): number {

@@ -3,7 +3,7 @@
 import { generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Child, cleanEnv, freePort } from './processes.js';
+import { Child, cleanEnv, freePort } from '../lib/processes.js';
 
 export interface KvTarget {
   readonly label: string;

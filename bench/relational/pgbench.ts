@@ -1,5 +1,5 @@
 // Runs pgbench against one target and reads TPS and average latency from its summary.
-import { runAsync } from './processes.js';
+import { runAsync } from '../lib/processes.js';
 
 export interface PgbenchTarget {
   readonly label: string;

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PgbenchTarget } from './pgbench.js';
-import { cleanEnv, freePort, run, runAsync } from './processes.js';
+import { cleanEnv, freePort, run, runAsync } from '../lib/processes.js';
 
 const USER = 'bench';
 

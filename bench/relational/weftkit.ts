@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { scramVerifier } from '@weftkit/kernel';
 import type { PgbenchTarget } from './pgbench.js';
-import { Child, cleanEnv, freePort } from './processes.js';
+import { Child, cleanEnv, freePort } from '../lib/processes.js';
 
 const USER = 'bench';
 const TENANT = 'bench';

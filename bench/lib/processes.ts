@@ -1,5 +1,6 @@
-// Child servers for the kv benchmark: free ports, readiness polling, a stderr tail for errors,
-// and a clean stop (SIGTERM, then SIGKILL) of exactly the processes started here.
+// Child processes for the benchmarks: free ports, readiness polling, a stderr tail for errors, a
+// clean stop (SIGTERM, then SIGKILL) of exactly the processes started here, and command runners
+// that report output on failure.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 
@@ -16,6 +17,42 @@ export async function freePort(): Promise<number> {
 export function hasCommand(command: string, args: readonly string[]): boolean {
   const r = spawnSync(command, args, { stdio: 'ignore' });
   return r.error === undefined;
+}
+
+/** The parent's environment without WEFTKIT_* or PG* variables, so only what the benchmark sets applies. */
+export function cleanEnv(extra: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('WEFTKIT_') && !k.startsWith('PG')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+/** Runs a command to completion; throws with its output when it fails. */
+export function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv({})): string {
+  const r = spawnSync(command, args, { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.error !== undefined) throw new Error(`${command}: ${r.error.message}`);
+  if (r.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} exited ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`.slice(-4000));
+  }
+  return `${r.stdout}\n${r.stderr}`;
+}
+
+/** Runs a command without blocking the event loop (the servers' readiness polling keeps going). */
+export function runAsync(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    p.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    p.on('error', reject);
+    p.on('exit', (code, signal) => {
+      if (code === 0) resolve(out);
+      else reject(new Error(`${command} ${args.join(' ')} exited ${code ?? signal}:\n${out.slice(-4000)}`));
+    });
+  });
 }
 
 export class Child {
@@ -37,12 +74,8 @@ export class Child {
     return this.#tail;
   }
 
-  get pid(): number {
-    return this.process.pid!;
-  }
-
   /** Polls `url` until it answers 200, failing if the process exits first or after `timeoutMs`. */
-  async waitReady(url: string, timeoutMs = 30_000): Promise<void> {
+  async waitReady(url: string, timeoutMs = 60_000): Promise<void> {
     const until = Date.now() + timeoutMs;
     let exited = false;
     void this.#exited.then(() => {
@@ -69,11 +102,4 @@ export class Child {
     await this.#exited;
     clearTimeout(timer);
   }
-}
-
-/** The parent's environment without any WEFTKIT_* variable, so only what the benchmark sets applies. */
-export function cleanEnv(extra: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('WEFTKIT_')) env[k] = v;
-  return { ...env, ...extra };
 }
