@@ -17,6 +17,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 
 /** The image's engines: workspace, bin, ports. */
@@ -133,20 +134,52 @@ function copyTree(src, dest, stats, top = true) {
   }
 }
 
-/** Copies a workspace package: only what it runs (package.json, dist/, bin/). */
+function copyFile(from, to, stats) {
+  mkdirSync(dirname(to), { recursive: true });
+  copyFileSync(from, to);
+  chmodSync(to, statSync(from).mode & 0o111 ? 0o755 : 0o644);
+  stats.files += 1;
+  stats.bytes += statSync(to).size;
+}
+
+/** Copies a workspace package: only what it runs (package.json, dist/, bin/, and its `files`). */
 function copyWorkspace(src, dest, stats) {
   mkdirSync(dest, { recursive: true });
   const pkg = readJson(join(src, 'package.json'));
   delete pkg.devDependencies;
   delete pkg.scripts;
   writeFileSync(join(dest, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
-  for (const part of ['dist', 'bin']) {
-    if (!existsSync(join(src, part))) continue;
-    copyTree(join(src, part), join(dest, part), stats, false);
+  for (const part of new Set(['dist', 'bin', ...(pkg.files ?? [])])) {
+    const from = join(src, part);
+    const st = statSync(from, { throwIfNoEntry: false });
+    if (st?.isDirectory()) copyTree(from, join(dest, part), stats, false);
+    else if (st?.isFile() && !(PRUNE_FILE.test(part) && !KEEP_FILE.test(part))) copyFile(from, join(dest, part), stats);
   }
   if (pkg.exports && !existsSync(join(src, 'dist'))) {
     throw new Error(`${pkg.name} is not built (no dist/): run npm run build first`);
   }
+}
+
+const AES_GCM = '@weftkit/aes-gcm';
+
+/**
+ * The page cipher's addon dlopens libcrypto.so.3, which `ldd node` does not list and slim bases
+ * lack: ship the host's copy (the one the addon binds here) beside the addon, where it looks next.
+ */
+function stageLibcrypto(root, staged, stats) {
+  let addon;
+  try {
+    addon = createRequire(join(root, 'package.json'))(AES_GCM);
+  } catch {
+    addon = undefined;
+  }
+  if (addon === undefined) throw new Error(`${AES_GCM} is not built or cannot load libcrypto.so.3 (run npm ci)`);
+  const library = realpathSync(addon.info().library);
+  const release = join(staged, 'build', 'Release');
+  if (!existsSync(join(release, 'aes_gcm.node'))) throw new Error(`${AES_GCM} was staged without build/Release/aes_gcm.node`);
+  copyFile(library, join(release, 'libcrypto.so.3'), stats);
+  const license = '/usr/share/doc/libssl3/copyright';
+  if (existsSync(license)) copyFile(license, join(release, 'libcrypto.so.3.copyright'), stats);
 }
 
 /**
@@ -168,9 +201,12 @@ export function stageEngine(root, engine, outDir) {
     if (workspace) copyWorkspace(dir, join(app, staged), stats);
     else copyTree(dir, join(app, staged), stats);
   }
+  const aesGcm = [...closure.values()].find(({ staged }) => staged === join('node_modules', AES_GCM));
+  if (aesGcm) stageLibcrypto(root, join(app, aesGcm.staged), stats);
   const here = dirname(new URL(import.meta.url).pathname);
   copyFileSync(join(here, 'common', 'assemble.mjs'), join(outDir, 'assemble.mjs'));
   copyFileSync(join(here, 'common', 'healthcheck.mjs'), join(outDir, 'healthcheck.mjs'));
+  copyFileSync(join(here, 'common', 'check-aead.mjs'), join(outDir, 'check-aead.mjs'));
   return { packages: closure.size, ...stats, digest: treeDigest(outDir) };
 }
 

@@ -1,6 +1,6 @@
 // Process entry point of the kv engine: config from WEFTKIT_* (read here and only here), start,
 // one log line with the address, SIGTERM/SIGINT → drain and stop within 10 s.
-import { createLogger, loadConfig, readEnvironment, stopOnSignals } from '@weftkit/kernel';
+import { createLogger, loadConfig, pageCipherLibrary, readEnvironment, stopOnSignals } from '@weftkit/kernel';
 import { openKvStore } from './open-store.js';
 import { startKvServer } from './server.js';
 
@@ -19,6 +19,7 @@ try {
     url: server.url,
     ops: `http://${server.opsAddress.address}:${server.opsAddress.port}`,
     tls: server.kernel.tls !== undefined,
+    encryption: config.encryption.mode === 'off' ? 'off' : `aes-256-gcm via ${pageCipherLibrary()}`,
   });
   stopOnSignals(() => server.close(), logger);
 } catch (err) {

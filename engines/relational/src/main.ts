@@ -1,7 +1,7 @@
 // Process entry point of the relational engine: config from WEFTKIT_* (read here and only here),
 // start, one log line with the address, SIGTERM/SIGINT → 57P01 to sessions, close tenants, exit
 // within 10 s. A start-up failure prints one line `CODE: message` and exits 1.
-import { createLogger, loadConfig, readEnvironment, stopOnSignals } from '@weftkit/kernel';
+import { createLogger, loadConfig, pageCipherLibrary, readEnvironment, stopOnSignals } from '@weftkit/kernel';
 import { ServerStartFailed } from './errors.js';
 import { startRelationalEngine } from './server/start-engine.js';
 import { createTenantManager } from './tenant/index.js';
@@ -42,6 +42,7 @@ try {
     address: `${engine.address.address}:${engine.address.port}`,
     ops: `http://${engine.opsAddress.address}:${engine.opsAddress.port}`,
     tls: engine.kernel.tls !== undefined,
+    encryption: config.encryption.mode === 'off' ? 'off' : `aes-256-gcm via ${pageCipherLibrary()}`,
     psql: `psql "host=${host} port=${engine.address.port} user=<user> dbname=<tenant> sslmode=${engine.kernel.tls === undefined ? 'disable' : 'require'}"`,
   });
   stopOnSignals(() => engine.close(), logger);

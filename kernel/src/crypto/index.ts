@@ -1,4 +1,6 @@
 // Public exports of src/crypto (re-exported by src/index.ts).
+export type { PageCipherBackend } from './aead-backend.js';
+export { pageCipherBackend, pageCipherLibrary } from './aead-backend.js';
 export type { EncryptionBudgetOptions } from './encryption-budget.js';
 export { DEFAULT_HARD_LIMIT, DEFAULT_RESERVATION_BLOCK, DEFAULT_SOFT_LIMIT, EncryptionBudget } from './encryption-budget.js';
 export type { KeyProvider, WrapContext } from './key-provider.js';

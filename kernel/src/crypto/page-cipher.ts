@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { KeyDestroyed, KeyMaterialInvalid, PageAuthenticationFailed } from '../errors.js';
 import { assertTenantName } from '../identity/tenant.js';
+import { type AeadKey, createAeadKey, type PageCipherBackend, pageCipherBackend } from './aead-backend.js';
 import { EncryptionBudget } from './encryption-budget.js';
 
 export const KEY_BYTES = 32;
@@ -29,8 +30,7 @@ const OFF_VERSION = 92;
 const DOMAIN_PAGE = 0x574b5001;
 const DOMAIN_HEADER = 0x574b4801;
 const MAX_PAGE_NO = Number.MAX_SAFE_INTEGER;
-const GCM = 'aes-256-gcm';
-const GCM_OPTIONS = { authTagLength: TAG_BYTES } as const;
+const EMPTY = Buffer.alloc(0);
 const NONCE_POOL_NONCES = 256;
 
 export function isValidPageSize(size: number): boolean {
@@ -48,6 +48,8 @@ export interface PageCipherOptions {
   budget?: EncryptionBudget;
   /** Called once by `destroy()`. */
   onDestroy?: (cipher: PageCipher) => void;
+  /** Forces an AES-GCM backend (tests, benchmarks); default `pageCipherBackend()`. Same bytes either way. */
+  backend?: PageCipherBackend;
 }
 
 /** AES-256-GCM over fixed-size pages of one tenant under one DEK version. Not safe to share across threads. */
@@ -58,7 +60,7 @@ export class PageCipher {
   /** Length of a sealed page on disk. */
   readonly sealedSize: number;
   readonly budget: EncryptionBudget;
-  readonly #key: Buffer;
+  readonly #aead: AeadKey;
   readonly #aad: Buffer = Buffer.alloc(AAD_BYTES);
   readonly #nonces: Buffer = Buffer.alloc(NONCE_BYTES * NONCE_POOL_NONCES);
   #nonceAt: number = this.#nonces.length;
@@ -78,8 +80,7 @@ export class PageCipher {
     this.sealedSize = pageSize + SEAL_OVERHEAD;
     this.budget = options.budget ?? new EncryptionBudget();
     this.#onDestroy = options.onDestroy;
-    this.#key = Buffer.alloc(KEY_BYTES);
-    options.key.copy(this.#key);
+    this.#aead = createAeadKey(options.key, options.backend ?? pageCipherBackend());
     this.#aad.writeUInt8(this.tenant.length, OFF_TENANT_LEN);
     this.#aad.write(this.tenant, OFF_TENANT, 'latin1');
     this.#aad.writeUInt32BE(this.keyVersion, OFF_VERSION);
@@ -87,6 +88,11 @@ export class PageCipher {
 
   get destroyed(): boolean {
     return this.#destroyed;
+  }
+
+  /** The library running this cipher's AES-GCM. */
+  get backend(): PageCipherBackend {
+    return this.#aead.backend;
   }
 
   /** Seals `plaintext` (exactly `pageSize` bytes) as page `pageNo` of file `fileId`. */
@@ -105,12 +111,7 @@ export class PageCipher {
     this.budget.take();
     const nonce = this.#nextNonce();
     nonce.copy(out, offset);
-    const c = createCipheriv(GCM, this.#key, nonce, GCM_OPTIONS);
-    c.setAAD(this.#aad);
-    const ct = c.update(plaintext);
-    c.final();
-    ct.copy(out, offset + NONCE_BYTES);
-    c.getAuthTag().copy(out, offset + NONCE_BYTES + this.pageSize);
+    this.#aead.seal(nonce, this.#aad, plaintext, out.subarray(offset + NONCE_BYTES, offset + this.sealedSize));
   }
 
   /** Opens sealed page `pageNo` of `fileId`. Any failure, including a wrong length, is `PageAuthenticationFailed`. */
@@ -127,19 +128,14 @@ export class PageCipher {
     if (sealed.length !== this.sealedSize) throw new PageAuthenticationFailed('page authentication failed');
     this.#setAad(DOMAIN_PAGE, fileId, pageNo);
     const tagAt = NONCE_BYTES + this.pageSize;
-    let pt: Buffer | undefined;
-    try {
-      const d = createDecipheriv(GCM, this.#key, sealed.subarray(0, NONCE_BYTES), GCM_OPTIONS);
-      d.setAAD(this.#aad);
-      d.setAuthTag(sealed.subarray(tagAt, tagAt + TAG_BYTES));
-      pt = d.update(sealed.subarray(NONCE_BYTES, tagAt));
-      d.final();
-    } catch {
-      pt?.fill(0);
-      throw new PageAuthenticationFailed('page authentication failed');
-    }
-    pt.copy(out, offset);
-    pt.fill(0);
+    const ok = this.#aead.open(
+      sealed.subarray(0, NONCE_BYTES),
+      this.#aad,
+      sealed.subarray(NONCE_BYTES, tagAt),
+      sealed.subarray(tagAt),
+      out.subarray(offset, offset + this.pageSize),
+    );
+    if (!ok) throw new PageAuthenticationFailed('page authentication failed');
   }
 
   /** Seals a page-file header: `nonce(12) | tag(16)` over the header bytes (GMAC; nothing is encrypted). */
@@ -150,11 +146,8 @@ export class PageCipher {
     const out = Buffer.allocUnsafe(SEAL_OVERHEAD);
     const nonce = this.#nextNonce();
     nonce.copy(out, 0);
-    const c = createCipheriv(GCM, this.#key, nonce, GCM_OPTIONS);
-    c.setAAD(this.#aad);
-    c.setAAD(header);
-    c.final();
-    c.getAuthTag().copy(out, NONCE_BYTES);
+    // GCM's AAD is one stream: the page AAD then the header bytes.
+    this.#aead.seal(nonce, Buffer.concat([this.#aad, header]), EMPTY, out.subarray(NONCE_BYTES));
     return out;
   }
 
@@ -163,22 +156,17 @@ export class PageCipher {
     this.#live();
     if (seal.length !== SEAL_OVERHEAD) throw new PageAuthenticationFailed('page authentication failed');
     this.#setAad(DOMAIN_HEADER, fileId, 0);
-    try {
-      const d = createDecipheriv(GCM, this.#key, seal.subarray(0, NONCE_BYTES), GCM_OPTIONS);
-      d.setAAD(this.#aad);
-      d.setAAD(header);
-      d.setAuthTag(seal.subarray(NONCE_BYTES));
-      d.final();
-    } catch {
+    const aad = Buffer.concat([this.#aad, header]);
+    if (!this.#aead.open(seal.subarray(0, NONCE_BYTES), aad, EMPTY, seal.subarray(NONCE_BYTES), EMPTY)) {
       throw new PageAuthenticationFailed('page authentication failed');
     }
   }
 
-  /** Zeroes the key; every later call throws `KeyDestroyed`. */
+  /** Zeroes the key (frees and cleanses it in OpenSSL natively); every later call throws `KeyDestroyed`. */
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#key.fill(0);
+    this.#aead.destroy();
     this.#onDestroy?.(this);
   }
 
