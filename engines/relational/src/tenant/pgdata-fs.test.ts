@@ -147,3 +147,28 @@ describe('PgDataFs under PGlite', () => {
     await again.close();
   });
 });
+
+describe('PgDataFs open-file bookkeeping', () => {
+  test('stat of an open file does not release it: the idle trim never closes a file under its descriptor', () => {
+    const { fs } = setup();
+    const a = fs();
+    a.writeFile('/wal', '');
+    const fd = a.open('/wal');
+    const first = randomBytes(8192);
+    a.write(fd, first, 0, first.length, 0);
+    // Emscripten's stat and fstat of an open file both come here.
+    for (let i = 0; i < 3; i++) assert.equal(a.lstat('/wal').size, 8192);
+    assert.equal(a.verifySync('/wal'), 8192);
+    // More idle files than the cache keeps: the trim closes the oldest idle ones.
+    for (let i = 0; i < 80; i++) {
+      a.writeFile(`/f${i}`, 'x');
+      a.lstat(`/f${i}`);
+    }
+    const second = randomBytes(8192);
+    a.write(fd, second, 0, second.length, 8192);
+    a.fsyncFd(fd);
+    a.close(fd);
+    a.closeAllSync();
+    assert.deepEqual(readAll(fs(), '/wal'), Buffer.concat([first, second]));
+  });
+});

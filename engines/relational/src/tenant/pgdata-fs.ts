@@ -151,10 +151,7 @@ export class PgDataFs extends BaseFilesystem {
       const st = lstatSync(this.#abs(path));
       if (st.isDirectory()) return dirStats(st);
       if (!st.isFile()) throw new FsErrno(Errno.EACCES);
-      const f = this.#acquire(path);
-      const size = f.size;
-      this.#release(f);
-      return fileStats(size, st);
+      return fileStats(this.#sizeOf(path), st);
     });
   }
 
@@ -286,12 +283,22 @@ export class PgDataFs extends BaseFilesystem {
 
   /** Opens (or reuses) the file at `path` and checks its size page: an authentication failure throws. */
   verifySync(path: string): number {
-    return this.#op('verify', path, () => {
-      const f = this.#acquire(path);
-      const size = f.size;
+    return this.#op('verify', path, () => this.#sizeOf(path));
+  }
+
+  /**
+   * The logical size of the file at `path`, opening it if needed. Holds a reference while it
+   * looks: releasing one it never took would drop a descriptor's hold on a file PostgreSQL has
+   * open (Emscripten's stat/fstat reach lstat), and the idle trim would then close it under that descriptor.
+   */
+  #sizeOf(path: string): number {
+    const f = this.#acquire(path);
+    f.refs++;
+    try {
+      return f.size;
+    } finally {
       this.#release(f);
-      return size;
-    });
+    }
   }
 
   #op<T>(op: string, path: string | number, fn: () => T): T {
