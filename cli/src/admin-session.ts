@@ -28,6 +28,11 @@ export interface AdminSession {
   close(): Promise<void>;
 }
 
+/** WEFTKIT_DATA_DIR as the engine would resolve it (to find a running engine's admin socket). */
+export function dataDirFromEnvironment(): string {
+  return loadConfig(readEnvironment(), 'cli').dataDir;
+}
+
 export async function openAdminSession(command: string): Promise<AdminSession> {
   const config = loadConfig(readEnvironment(), 'cli');
   if (config.encryption.mode === 'off') throw new KeyProviderUnavailable('WEFTKIT_ENCRYPTION=off: there are no keys to manage');

@@ -1,6 +1,6 @@
 import { auditVerify } from './commands/audit.js';
 import { configCheck, configDoc } from './commands/config.js';
-import { keysRotateKek } from './commands/keys.js';
+import { keysRotateDek, keysRotateKek, keysStatus } from './commands/keys.js';
 import { tenantCreate, tenantList, tenantShred } from './commands/tenant.js';
 import { userAdd, userPasswd, userRemove } from './commands/user.js';
 import { type Command, EXIT_USAGE, type Io } from './io.js';
@@ -10,6 +10,8 @@ const COMMANDS: Readonly<Record<string, { run: Command; help: string }>> = {
   'config check': { run: configCheck, help: 'validate the WEFTKIT_* environment without starting an engine' },
   'config doc': { run: configDoc, help: 'print the table of every WEFTKIT_* variable' },
   'keys rotate-kek': { run: keysRotateKek, help: 'rewrap every tenant key under a new KEK (--new-key-file FILE or --new-env FILE)' },
+  'keys rotate-dek': { run: keysRotateDek, help: "give a tenant a new data key and re-encrypt its files (online: in the background)" },
+  'keys status': { run: keysStatus, help: 'key versions per tenant and re-encryption progress' },
   'tenant list': { run: tenantList, help: 'list tenants with keys in WEFTKIT_DATA_DIR' },
   'tenant create': { run: tenantCreate, help: 'create a tenant key' },
   'tenant shred': { run: tenantShred, help: "crypto-shred a tenant: destroy its keys, then its files (--yes)" },

@@ -468,3 +468,40 @@ export class DataDirLocked extends WeftKitError {
 export class PathNotAllowed extends WeftKitError {
   readonly code = 'WK_STORAGE_PATH_REFUSED';
 }
+
+// ---------------------------------------------------------------------------------------------
+// runtime: admin socket (src/runtime/admin-*)
+
+/** `<dataDir>/admin.sock` exists as a symlink or as something other than a socket; the engine will not replace it. */
+export class AdminSocketUnsafe extends WeftKitError {
+  readonly code = 'WK_ADMIN_SOCKET_UNSAFE';
+}
+/** An admin request line is longer than 64 KiB (the connection is closed after this reply). */
+export class AdminRequestTooLarge extends WeftKitError {
+  readonly code = 'WK_ADMIN_REQUEST_TOO_LARGE';
+  override readonly expose = true;
+}
+/** An admin request line is not a JSON object `{id, command, args}`. */
+export class AdminRequestMalformed extends WeftKitError {
+  readonly code = 'WK_ADMIN_REQUEST_MALFORMED';
+  override readonly expose = true;
+}
+/** An admin request names a command this engine has no handler for. */
+export class AdminUnknownCommand extends WeftKitError {
+  readonly code = 'WK_ADMIN_UNKNOWN_COMMAND';
+  override readonly expose = true;
+}
+/** An admin command's arguments are missing or have the wrong type or form. */
+export class AdminInvalidArgument extends WeftKitError {
+  readonly code = 'WK_ADMIN_INVALID_ARGUMENT';
+  override readonly expose = true;
+}
+/** The admin socket did not answer: no engine listens, it is stopping, or the reply never came. */
+export class AdminUnavailable extends WeftKitError {
+  readonly code = 'WK_ADMIN_UNAVAILABLE';
+}
+/** The file naming a new KEK (a key file or a provider env file) is unreadable, malformed or names no provider. */
+export class KekSourceInvalid extends WeftKitError {
+  readonly code = 'WK_ADMIN_KEK_SOURCE_INVALID';
+  override readonly expose = true;
+}

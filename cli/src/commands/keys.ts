@@ -1,8 +1,10 @@
-import { createKeyProvider, type KeyProvider, loadConfig, rotateKek, silentLogger } from '@weftkit/kernel';
-import { openAdminSession } from '../admin-session.js';
+import { resolve } from 'node:path';
+import { assertTenantName, type KeyProvider, openKekSource, rotateKek } from '@weftkit/kernel';
+import { type AdminClient, connectToEngine } from '../admin-client.js';
+import { dataDirFromEnvironment, openAdminSession } from '../admin-session.js';
 import { describeError } from '../describe-error.js';
-import { readEnvFile } from '../env-file.js';
-import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseArgs } from '../io.js';
+import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io, parseArgs } from '../io.js';
+import { reencryptKvTenant, tenantEngine } from './offline-reencrypt.js';
 
 const USAGE =
   'usage: weftkit keys rotate-kek (--new-key-file FILE | --new-env FILE)\n' +
@@ -11,23 +13,28 @@ const USAGE =
   '  --new-key-file FILE  a file holding 32 bytes, raw or base64 (provider file)\n' +
   '  --new-env FILE       WEFTKIT_* lines naming any provider: WEFTKIT_KEY_PROVIDER=vault|kms|gcp-kms|file|env\n' +
   '                       and its settings (cloud credentials still come from this process environment)\n' +
+  'While an engine runs on WEFTKIT_DATA_DIR, the engine does the rotation and reads FILE itself.\n' +
   'Afterwards start engines with the new provider settings.\n';
 
-/** The settings a `--new-env` file may hold: the key provider and nothing else. */
-const PROVIDER_SETTING = /^WEFTKIT_(KEY|KEY_FILE|KEY_PROVIDER|KEY_PROVIDER_TIMEOUT_SECONDS|VAULT_[A-Z_]+|KMS_[A-Z_]+|GCP_KMS_[A-Z_]+)$/;
+const DEK_USAGE =
+  'usage: weftkit keys rotate-dek TENANT [--rate BYTES_PER_SECOND]\n' +
+  "Gives the tenant a new data key and re-encrypts its files under it: in the background while an engine\n" +
+  'runs (--rate throttles it; default 32 MiB/s), synchronously offline. Old key versions are then removed.\n';
 
-async function newProvider(options: ReadonlyMap<string, string>, dataDir: string): Promise<KeyProvider> {
-  const keyFile = options.get('new-key-file');
-  const env = keyFile !== undefined ? { WEFTKIT_KEY_PROVIDER: 'file', WEFTKIT_KEY_FILE: keyFile } : readEnvFile(options.get('new-env')!, (n) => PROVIDER_SETTING.test(n));
-  const encryption = loadConfig(env, 'cli').encryption;
-  if (encryption.provider.kind === 'dev') {
-    throw Object.assign(new Error('the new-env file must set WEFTKIT_KEY_PROVIDER (or WEFTKIT_KEY / WEFTKIT_KEY_FILE)'), { code: 'WK_CLI_ENV_FILE_INVALID' });
+/** Runs `online` through the engine's admin socket when one runs on the data directory, else `offline`. */
+async function viaEngineOr(io: Io, online: (c: AdminClient) => Promise<number>, offline: () => Promise<number>): Promise<number> {
+  try {
+    const client = await connectToEngine(dataDirFromEnvironment());
+    if (client === null) return await offline();
+    try {
+      return await online(client);
+    } finally {
+      client.close();
+    }
+  } catch (err) {
+    io.err(`${describeError(err)}\n`);
+    return EXIT_FAILED;
   }
-  return createKeyProvider(encryption.provider, {
-    dataDir,
-    logger: silentLogger,
-    retry: { deadlineMs: encryption.keyProviderTimeoutSeconds * 1000 },
-  });
 }
 
 /** `weftkit keys rotate-kek`: crash-safe rewrap of every DEK under a new KEK from any provider. */
@@ -38,30 +45,130 @@ export const keysRotateKek: Command = async (args, io) => {
     io.err(USAGE);
     return EXIT_USAGE;
   }
-  try {
-    const session = await openAdminSession('weftkit keys rotate-kek');
-    let next: KeyProvider | undefined;
-    try {
-      next = await newProvider(options, session.config.dataDir);
-      const r = await rotateKek(session.keyring, next);
-      await session.audit('keys.rotate_kek', 'keyring', 'success', {
-        tenants: r.tenants,
-        keys: r.keys,
-        keyring_generation: r.keyringGeneration,
-        previous_provider: session.kek.kind,
-        provider: next.kind,
-      });
-      io.out(`rewrapped ${r.keys} key(s) of ${r.tenants} tenant(s) under the new KEK (${next.kind}); start engines with it from now on\n`);
+  const keyFile = options.get('new-key-file');
+  const source = keyFile !== undefined ? { keyFile: resolve(keyFile) } : { envFile: resolve(options.get('new-env')!) };
+  return viaEngineOr(
+    io,
+    async (engine) => {
+      const r = await engine.call('keys.rotate-kek', 'keyFile' in source ? { newKeyFile: source.keyFile } : { newEnvFile: source.envFile });
+      io.out(
+        `rewrapped ${r.keys} key(s) of ${r.tenants} tenant(s) under the new KEK (${r.provider}); the running engine uses it now: ` +
+          'set it in the engine configuration before its next restart\n',
+      );
       return EXIT_OK;
-    } catch (err) {
-      await session.audit('keys.rotate_kek', 'keyring', 'failure', { error_code: (err as { code?: string }).code ?? 'unknown' });
-      throw err;
-    } finally {
-      await next?.close();
-      await session.close();
-    }
+    },
+    async () => {
+      const session = await openAdminSession('weftkit keys rotate-kek');
+      let next: KeyProvider | undefined;
+      try {
+        next = await openKekSource(source, { dataDir: session.config.dataDir });
+        const r = await rotateKek(session.keyring, next);
+        await session.audit('keys.rotate_kek', 'keyring', 'success', {
+          tenants: r.tenants,
+          wrapped_deks: r.keys,
+          generation: r.keyringGeneration,
+          previous_provider: session.kek.kind,
+          provider: next.kind,
+        });
+        io.out(`rewrapped ${r.keys} key(s) of ${r.tenants} tenant(s) under the new KEK (${next.kind}); start engines with it from now on\n`);
+        return EXIT_OK;
+      } catch (err) {
+        await session.audit('keys.rotate_kek', 'keyring', 'failure', { error_code: (err as { code?: string }).code ?? 'unknown' });
+        throw err;
+      } finally {
+        await next?.close();
+        await session.close();
+      }
+    },
+  );
+};
+
+/** `weftkit keys rotate-dek TENANT`: a new DEK version, the tenant's files re-encrypted under it. */
+export const keysRotateDek: Command = async (args, io) => {
+  const { positional, options, unknown } = parseArgs(args, [], ['rate']);
+  const rate = options.get('rate');
+  if (positional.length !== 1 || unknown.length > 0 || (rate !== undefined && !/^[1-9]\d{3,12}$/.test(rate))) {
+    io.err(DEK_USAGE);
+    return EXIT_USAGE;
+  }
+  let tenant: string;
+  try {
+    tenant = assertTenantName(positional[0]);
   } catch (err) {
     io.err(`${describeError(err)}\n`);
-    return EXIT_FAILED;
+    return EXIT_USAGE;
   }
+  return viaEngineOr(
+    io,
+    async (engine) => {
+      const r = await engine.call('keys.rotate-dek', { tenant, ...(rate === undefined ? {} : { bytesPerSecond: Number(rate) }) });
+      io.out(
+        `tenant ${tenant} now writes under key version ${r.keyVersion}; re-encrypting ${r.segmentsToReencrypt} file(s) in the background ` +
+          '(progress: weftkit keys status)\n',
+      );
+      return EXIT_OK;
+    },
+    async () => {
+      const session = await openAdminSession('weftkit keys rotate-dek');
+      try {
+        try {
+          // Refuse before rotating when the files cannot be re-encrypted here.
+          tenantEngine(session.config.dataDir, tenant);
+          const info = await session.keyring.rotateDek(tenant);
+          const r = await reencryptKvTenant(session.keyring, session.config.dataDir, tenant);
+          await session.audit('keys.rotate_dek', tenant, 'success', { version: info.currentVersion, files: r.filesRewritten, retired: r.retiredVersions.length });
+          io.out(
+            `tenant ${tenant} now writes under key version ${info.currentVersion}; re-encrypted ${r.filesRewritten} file(s), ` +
+              `removed ${r.retiredVersions.length} old key version(s)\n`,
+          );
+          return EXIT_OK;
+        } catch (err) {
+          await session.audit('keys.rotate_dek', tenant, 'failure', { error_code: (err as { code?: string }).code ?? 'unknown' });
+          throw err;
+        }
+      } finally {
+        await session.close();
+      }
+    },
+  );
+};
+
+interface StatusRow {
+  tenant: string;
+  currentVersion: number;
+  versions: number[];
+  reencryption?: { running: boolean; segmentsRemaining: number; bytesDone: number; lastError: string | null } | null;
+}
+
+/** `weftkit keys status`: each tenant's key versions, and re-encryption progress when an engine runs. */
+export const keysStatus: Command = async (args, io) => {
+  if (args.length > 0) {
+    io.err('usage: weftkit keys status\n');
+    return EXIT_USAGE;
+  }
+  const print = (rows: readonly StatusRow[]): void => {
+    for (const t of rows) {
+      const r = t.reencryption;
+      const progress =
+        r === undefined ? '' : r === null ? '\tre-encryption: none' : `\tre-encryption: ${r.running ? 'running' : 'idle'}, ${r.segmentsRemaining} file(s) left, ${r.bytesDone} bytes done${r.lastError === null ? '' : `, last error ${r.lastError}`}`;
+      io.out(`${t.tenant}\tkey version ${t.currentVersion}\tversions ${t.versions.join(',')}${progress}\n`);
+    }
+  };
+  return viaEngineOr(
+    io,
+    async (engine) => {
+      const r = await engine.call('keys.status');
+      print(r.tenants as StatusRow[]);
+      return EXIT_OK;
+    },
+    async () => {
+      const session = await openAdminSession('weftkit keys status');
+      try {
+        print(session.keyring.listTenants().map((t) => ({ tenant: t.tenant, currentVersion: t.currentVersion, versions: [...t.versions] })));
+        return EXIT_OK;
+      } finally {
+        await session.close();
+      }
+    },
+  );
 };

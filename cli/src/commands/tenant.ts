@@ -1,5 +1,6 @@
 import { assertTenantName, createTenant, listTenants, shredTenant } from '@weftkit/kernel';
-import { openAdminSession } from '../admin-session.js';
+import { connectToEngine } from '../admin-client.js';
+import { dataDirFromEnvironment, openAdminSession } from '../admin-session.js';
 import { describeError } from '../describe-error.js';
 import { type Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseArgs } from '../io.js';
 
@@ -10,6 +11,16 @@ export const tenantList: Command = async (args, io) => {
     return EXIT_USAGE;
   }
   try {
+    const engine = await connectToEngine(dataDirFromEnvironment());
+    if (engine !== null) {
+      try {
+        const r = await engine.call('tenant.list');
+        for (const t of r.tenants as { tenant: string; currentVersion: number }[]) io.out(`${t.tenant}\tkey version ${t.currentVersion}\n`);
+        return EXIT_OK;
+      } finally {
+        engine.close();
+      }
+    }
     const session = await openAdminSession('weftkit tenant list');
     try {
       for (const t of listTenants(session.keyring)) io.out(`${t.tenant}\tkey version ${t.currentVersion}\n`);
@@ -63,6 +74,17 @@ export const tenantShred: Command = async (args, io) => {
   }
   try {
     const tenant = assertTenantName(positional[0]);
+    const engine = await connectToEngine(dataDirFromEnvironment());
+    if (engine !== null) {
+      try {
+        const r = await engine.call('tenant.shred', { tenant });
+        const versions = (r.destroyedVersions as number[]).length;
+        io.out(`shredded tenant ${tenant}: ${versions} key version(s) destroyed, ${r.filesRemoved} file(s) removed (by the running engine)\n`);
+        return EXIT_OK;
+      } finally {
+        engine.close();
+      }
+    }
     const session = await openAdminSession('weftkit tenant shred');
     try {
       try {

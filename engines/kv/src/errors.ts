@@ -27,6 +27,13 @@ export class RevisionCompacted extends KvError {
   override readonly expose = true;
 }
 
+/** The tenant was crypto-shredded while this engine runs: its data is gone for good. */
+export class TenantShredded extends KvError {
+  readonly code = 'WK_KV_TENANT_SHREDDED';
+  override readonly httpStatus = 410;
+  override readonly expose = true;
+}
+
 // Disk full is `InsufficientStorage` (http section, 507): the store throws that one.
 
 /** A write failed with an I/O error other than disk full; nothing of it was applied or acknowledged. */

@@ -5,6 +5,7 @@ import { type KernelServices, type Logger, type OpsServer, startKernel, startOps
 import { buildKvApp } from './http/app.js';
 import type { HttpTimeouts } from './http/listener.js';
 import { KvMetrics } from './ops/metrics.js';
+import { registerKvAdminCommands } from './ops/admin-commands.js';
 import { hasTenantStats } from './open-store.js';
 import type { KvStore } from './store/kv-store.js';
 
@@ -100,6 +101,14 @@ export async function startKvServer(config: WeftKitConfig, options: KvServerOpti
       metrics.gauge('weftkit_kv_store_live_bytes', 'Bytes of live items per open tenant.', () =>
         store.tenantStats().map((t) => ({ labels: { tenant: t.tenant }, value: t.liveBytes })),
       );
+      const keys = store.keys;
+      metrics.counter('weftkit_reencrypt_bytes_total', 'Bytes rewritten under a new data key since start (DEK rotation).', () => [
+        { value: keys.reencryptedBytes },
+      ]);
+      metrics.gauge('weftkit_reencrypt_segments_remaining', 'Log files of an open tenant still under an older data key version.', () =>
+        keys.segmentsRemaining().map((t) => ({ labels: { tenant: t.tenant }, value: t.segments })),
+      );
+      registerKvAdminCommands(kernel.admin, keys);
     }
     const ops: OpsServer = await startOpsServer({ host: config.ops.host, port: config.ops.port, metrics, ready: () => ready });
     cleanups.push(() => ops.close());

@@ -11,6 +11,8 @@ import type { KeyProvider } from '../crypto/key-provider.js';
 import { Keyring } from '../crypto/keyring.js';
 import { createKeyProvider } from '../crypto/providers/create-key-provider.js';
 import type { Logger } from '../log/logger.js';
+import { type AdminHandler, type AdminHandlers, type AdminSocket, adminSocketFits, startAdminSocket } from '../runtime/admin-socket.js';
+import { registerKernelAdminCommands } from '../runtime/kernel-admin-commands.js';
 import { type Reloadable, reloadOnSighup, warnWhileInsecure } from '../runtime/signals.js';
 import { type DataDirLock, lockDataDir } from '../storage/data-dir-lock.js';
 import { TlsCredentials } from '../tls/credentials.js';
@@ -32,6 +34,13 @@ export interface KernelServices {
   readonly audit?: AuditLog;
   /** What SIGHUP reloads (already wired when `handleSignals` was true). */
   readonly reloadables: readonly Reloadable[];
+  /**
+   * The admin socket's command registry (`<dataDir>/admin.sock`): the kernel registers `tenant.list`
+   * and `keys.rotate-kek`; engines add theirs with `admin.register(command, handler)`.
+   */
+  readonly admin: AdminHandlers;
+  /** Path of the listening admin socket, when it listens. */
+  readonly adminSocketPath?: string;
   close(): Promise<void>;
 }
 
@@ -39,6 +48,8 @@ export interface StartKernelOptions {
   readonly logger: Logger;
   /** Wire SIGHUP to reload users, roles and TLS (engines: yes; tests: usually no). */
   readonly handleSignals?: boolean;
+  /** Listen on `<dataDir>/admin.sock` (default true). */
+  readonly adminSocket?: boolean;
 }
 
 export async function startKernel(config: WeftKitConfig, options: StartKernelOptions): Promise<KernelServices> {
@@ -148,6 +159,33 @@ async function startLocked(config: WeftKitConfig, options: StartKernelOptions, l
   }
   if (options.handleSignals === true) stops.push(reloadOnSighup(reloadables, logger));
 
+  let socket: AdminSocket | undefined;
+  const admin = options.adminSocket === false ? localRegistry() : undefined;
+  if (admin === undefined && !adminSocketFits(config.dataDir)) {
+    logger.warn('admin socket not started: the data directory path is too long for a Unix socket; online key commands are unavailable');
+  } else if (admin === undefined) {
+    try {
+      socket = await startAdminSocket({ dataDir: config.dataDir, logger, ...(audit === undefined ? {} : { audit }) });
+    } catch (err) {
+      for (const stop of stops) stop();
+      keyring?.close();
+      await kek?.close();
+      await audit?.close();
+      throw err;
+    }
+  }
+  const registry = socket ?? admin ?? localRegistry();
+  registerKernelAdminCommands(registry, {
+    dataDir: config.dataDir,
+    keyring,
+    logger,
+    swapKek: (next) => {
+      const previous = kek;
+      kek = next;
+      return previous;
+    },
+  });
+
   return {
     config,
     logger,
@@ -160,12 +198,27 @@ async function startLocked(config: WeftKitConfig, options: StartKernelOptions, l
     ...(tls === undefined ? {} : { tls }),
     ...(audit === undefined ? {} : { audit }),
     ...(keyring === undefined ? {} : { keyring }),
+    admin: registry,
+    ...(socket === undefined ? {} : { adminSocketPath: socket.path }),
     close: async () => {
+      await socket?.close();
       for (const stop of stops) stop();
       keyring?.close();
       await kek?.close();
       await audit?.close();
       await lock.release();
     },
+  };
+}
+
+/** A registry with no socket behind it (admin socket disabled or not startable). */
+function localRegistry(): AdminHandlers {
+  const handlers = new Map<string, AdminHandler>();
+  return {
+    register(command, handler) {
+      if (handlers.has(command)) throw new TypeError(`admin command ${command} is already registered`);
+      handlers.set(command, handler);
+    },
+    has: (command) => handlers.has(command),
   };
 }

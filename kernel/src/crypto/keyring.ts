@@ -325,6 +325,23 @@ export class Keyring {
   }
 
   /**
+   * Removes DEK `version` of `tenant` from the keyring durably and zeroes every copy this process
+   * holds, once the caller has re-encrypted everything sealed under it (after a DEK rotation).
+   * The current version cannot be retired.
+   */
+  retireDekVersion(tenant: string, version: number): TenantKeyInfo {
+    const t = this.#tenant(tenant);
+    if (version === t.current) throw new RangeError('the current data key version cannot be retired');
+    if (!t.keys.some((k) => k.version === version)) throw new KeyVersionUnknown('no data key with that version for this tenant');
+    const record: TenantRecord = { current: t.current, keys: t.keys.filter((k) => k.version !== version) };
+    this.#write({ ...this.#body, tenants: { ...this.#body.tenants, [tenant]: record } });
+    for (const c of this.#live.get(tenant) ?? []) (c as TenantKeySet).forget(version);
+    this.#cacheDrop(slot(tenant, version));
+    this.#budgets.delete(slot(tenant, version));
+    return { tenant, currentVersion: record.current, versions: record.keys.map((k) => k.version) };
+  }
+
+  /**
    * Rewraps every DEK and a new MAC key under `next`, then replaces the keyring file in one atomic
    * rename: after a crash the file opens with either the old KEK or the new one, never neither.
    */
@@ -514,6 +531,18 @@ class TenantKeySet implements TenantCiphers {
       this.#ciphers.set(id, c);
     }
     return c;
+  }
+
+  /** Zeroes and drops the key (and ciphers) of a retired `version`. */
+  forget(version: number): void {
+    for (const [id, c] of this.#ciphers) {
+      if (id.startsWith(`${version}/`)) {
+        c.destroy();
+        this.#ciphers.delete(id);
+      }
+    }
+    this.#keys.get(version)?.fill(0);
+    this.#keys.delete(version);
   }
 
   destroy(): void {

@@ -15,6 +15,7 @@ export type GaugeSource = () => readonly { readonly labels?: Readonly<Record<str
 interface Gauge {
   readonly help: string;
   readonly read: GaugeSource;
+  readonly type: 'gauge' | 'counter';
 }
 
 function escapeLabel(value: string): string {
@@ -63,7 +64,12 @@ export class KvMetrics {
 
   /** Registers (or replaces) a gauge sampled at scrape time. */
   gauge(name: string, help: string, read: GaugeSource): void {
-    this.#gauges.set(name, { help, read });
+    this.#gauges.set(name, { help, read, type: 'gauge' });
+  }
+
+  /** Registers (or replaces) a counter kept elsewhere and read at scrape time. */
+  counter(name: string, help: string, read: GaugeSource): void {
+    this.#gauges.set(name, { help, read, type: 'counter' });
   }
 
   render(): string {
@@ -95,7 +101,7 @@ export class KvMetrics {
     out.push(`weftkit_kv_tls_handshake_errors_total ${this.#tlsHandshakeErrors}`);
     for (const [name, g] of this.#gauges) {
       out.push(`# HELP ${name} ${g.help}`);
-      out.push(`# TYPE ${name} gauge`);
+      out.push(`# TYPE ${name} ${g.type}`);
       for (const sample of g.read()) out.push(`${name}${labelText(sample.labels)} ${sample.value}`);
     }
     return `${out.join('\n')}\n`;

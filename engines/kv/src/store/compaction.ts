@@ -37,8 +37,11 @@ interface Move {
   readonly off: number;
 }
 
-/** Compacts every file but the (new) active segment into `<no>.cmp`; `no` must sort between them. */
-export async function compact(host: CompactionHost, no: number): Promise<void> {
+/**
+ * Compacts every file but the (new) active segment into `<no>.cmp`; `no` must sort between them.
+ * `pace`, when given, is awaited after each item copied with its size (throttling, progress).
+ */
+export async function compact(host: CompactionHost, no: number, pace?: (bytes: number) => Promise<void>): Promise<void> {
   await host.rotate();
   const active = host.activeSegment;
   const sealed = host.segments.filter((s) => s !== active);
@@ -75,8 +78,10 @@ export async function compact(host: CompactionHost, no: number): Promise<void> {
         const value = await host.readEntry(key, e, false);
         ops.push({ kind: OP_PUT, key, version: e.version, expiresAt: e.expiresAt, contentType: e.contentType, value });
         entries.push(e);
-        bytes += opBytes(Buffer.byteLength(key), Buffer.byteLength(e.contentType), value.length);
+        const size = opBytes(Buffer.byteLength(key), Buffer.byteLength(e.contentType), value.length);
+        bytes += size;
         if (bytes >= host.settings.maxGroupBytes) await writeGroup();
+        if (pace !== undefined) await pace(size);
       }
       await new Promise<void>((r) => setImmediate(r));
     }

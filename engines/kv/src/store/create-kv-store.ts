@@ -1,7 +1,17 @@
 // The kv engine's storage: one LogTenantStore per tenant, opened on first use.
-import { assertTenantName, type Keyring, type Logger, silentLogger, TenantDir } from '@weftkit/kernel';
-import { StoreClosed } from '../errors.js';
+import {
+  assertTenantName,
+  type Keyring,
+  type Logger,
+  shredTenant,
+  silentLogger,
+  TenantDir,
+  TenantKeyNotFound,
+  type TenantShredded as TenantShredResult,
+} from '@weftkit/kernel';
+import { StoreClosed, TenantShredded } from '../errors.js';
 import type { KvStore, TenantStore } from './kv-store.js';
+import { Reencryptor, type ReencryptionStatus } from './reencryption.js';
 import { recoverLog } from './recovery.js';
 import type { PageWriteHook } from './segment.js';
 import type { SegmentFileOptions } from './segment-files.js';
@@ -36,11 +46,40 @@ export interface KvStoreOptions {
   readonly pageWriteHook?: PageWriteHook;
   /** Clock (Unix ms) for TTLs; tests inject one. */
   readonly now?: () => number;
+  /** Default rate of background re-encryption after a DEK rotation (default 32 MiB/s). */
+  readonly reencryptBytesPerSecond?: number;
+}
+
+export interface DekRotation {
+  readonly tenant: string;
+  /** The new current DEK version. */
+  readonly keyVersion: number;
+  /** Log files the background job rewrites under it. */
+  readonly segmentsToReencrypt: number;
+}
+
+export interface TenantKeyStatus {
+  readonly tenant: string;
+  readonly currentVersion: number;
+  readonly versions: readonly number[];
+  /** Whether this engine has the tenant open (re-encryption runs only for open tenants). */
+  readonly open: boolean;
+  readonly reencryption: ReencryptionStatus | null;
 }
 
 /** The store with its test/ops surface: `tenantStore` gives the concrete per-tenant object. */
 export interface LogKvStore extends KvStore {
   tenantStore(name: string): Promise<LogTenantStore>;
+  /** New DEK version for `name`; its files are re-encrypted in the background (`bytesPerSecond` overrides the rate). */
+  rotateTenantKey(name: string, options?: { readonly bytesPerSecond?: number }): Promise<DekRotation>;
+  /** Closes the tenant (later calls fail `TenantShredded`), destroys its DEKs durably, removes its files. */
+  shredTenant(name: string): Promise<TenantShredResult>;
+  /** Every tenant of the keyring with its DEK versions and re-encryption progress. */
+  keyStatus(): TenantKeyStatus[];
+  /** Bytes re-encrypted since start, all tenants. */
+  readonly reencryptedBytes: number;
+  /** Resolves when no re-encryption job runs for `name` (tests, shutdown). */
+  reencryptionIdle(name: string): Promise<void>;
 }
 
 export function createKvStore(options: KvStoreOptions): LogKvStore {
@@ -58,6 +97,10 @@ export function createKvStore(options: KvStoreOptions): LogKvStore {
   });
   const pageSize = options.pageSize ?? 4096;
   const tenants = new Map<string, Promise<LogTenantStore>>();
+  // Shredded while this process runs: a later request must not silently re-create the tenant.
+  const shredded = new Set<string>();
+  const rotations = new Map<string, Promise<unknown>>();
+  const reencryptor = new Reencryptor(options.keyring, logger, options.reencryptBytesPerSecond);
   let closed = false;
 
   const open = async (name: string): Promise<LogTenantStore> => {
@@ -67,7 +110,9 @@ export function createKvStore(options: KvStoreOptions): LogKvStore {
       const dir = TenantDir.openSync(options.dataDir, name);
       const files: SegmentFileOptions = { dir, ciphers, pageSize, hook: options.pageWriteHook };
       const log = await recoverLog(files, logger.child({ tenant: name }));
-      return new LogTenantStore(dir, ciphers, files, log, settings, logger.child({ tenant: name }));
+      const store = new LogTenantStore(dir, ciphers, files, log, settings, logger.child({ tenant: name }));
+      reencryptor.resume(store);
+      return store;
     } catch (err) {
       ciphers.destroy();
       throw err;
@@ -82,6 +127,7 @@ export function createKvStore(options: KvStoreOptions): LogKvStore {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (shredded.has(tenant)) return Promise.reject(new TenantShredded('this tenant was crypto-shredded; its data no longer exists'));
     let p = tenants.get(tenant);
     if (p === undefined) {
       p = open(tenant);
@@ -94,9 +140,69 @@ export function createKvStore(options: KvStoreOptions): LogKvStore {
     return p;
   };
 
+  const rotateTenantKey = async (name: string, o: { readonly bytesPerSecond?: number } = {}): Promise<DekRotation> => {
+    const tenant = assertTenantName(name);
+    if (!options.keyring.hasTenant(tenant)) throw new TenantKeyNotFound('tenant has no data key');
+    const store = await tenantStore(tenant);
+    const info = await options.keyring.rotateDek(tenant);
+    const ciphers = await options.keyring.tenantCiphers(tenant);
+    try {
+      store.switchCiphers(ciphers);
+    } catch (err) {
+      ciphers.destroy();
+      throw err;
+    }
+    reencryptor.start(store, o.bytesPerSecond);
+    return { tenant, keyVersion: info.currentVersion, segmentsToReencrypt: store.oldKeySegments };
+  };
+
   return {
     tenantStore,
     tenant: (name: string): Promise<TenantStore> => tenantStore(name),
+    rotateTenantKey(name, o) {
+      // One rotation per tenant at a time, so the store always switches to the newest version.
+      const run = (rotations.get(name) ?? Promise.resolve()).then(() => rotateTenantKey(name, o));
+      const tail = run.catch(() => undefined);
+      rotations.set(name, tail);
+      void tail.then(() => {
+        if (rotations.get(name) === tail) rotations.delete(name);
+      });
+      return run;
+    },
+    async shredTenant(name) {
+      const tenant = assertTenantName(name);
+      if (closed) throw new StoreClosed('the store is closed');
+      const had = shredded.has(tenant);
+      shredded.add(tenant);
+      try {
+        const open = tenants.get(tenant);
+        tenants.delete(tenant);
+        const store = open === undefined ? undefined : await open.catch(() => undefined);
+        await store?.closeForShred();
+        await reencryptor.idle(tenant);
+        reencryptor.forget(tenant);
+        return await shredTenant(options.keyring, options.dataDir, tenant);
+      } catch (err) {
+        if (err instanceof TenantKeyNotFound && !had) shredded.delete(tenant);
+        throw err;
+      }
+    },
+    keyStatus() {
+      return options.keyring.listTenants().map((t) => {
+        const status = reencryptor.status(t.tenant);
+        return {
+          tenant: t.tenant,
+          currentVersion: t.currentVersion,
+          versions: t.versions,
+          open: tenants.has(t.tenant),
+          reencryption: status ?? null,
+        };
+      });
+    },
+    get reencryptedBytes() {
+      return reencryptor.bytesTotal;
+    },
+    reencryptionIdle: (name) => reencryptor.idle(name),
     async close(): Promise<void> {
       closed = true;
       const all = [...tenants.values()];

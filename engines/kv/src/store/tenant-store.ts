@@ -2,7 +2,16 @@
 // batches staged in order against the latest (possibly not yet durable) state, and one group
 // commit loop that writes every batch queued meanwhile with a single write+fsync.
 import type { Logger, TenantCiphers, TenantDir } from '@weftkit/kernel';
-import { InsufficientStorage, InvalidCursor, InvalidKey, InvalidRequest, PreconditionFailed, StoreClosed, StorageWriteFailed } from '../errors.js';
+import {
+  InsufficientStorage,
+  InvalidCursor,
+  InvalidKey,
+  InvalidRequest,
+  PreconditionFailed,
+  StoreClosed,
+  StorageWriteFailed,
+  TenantShredded,
+} from '../errors.js';
 import { ChangeFeed } from './change-feed.js';
 import { type CompactionHost, compact } from './compaction.js';
 import { ExpiryQueue } from './expiry-queue.js';
@@ -57,7 +66,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 export class LogTenantStore implements TenantStore, CompactionHost {
   readonly tenant: string;
-  readonly files: SegmentFileOptions;
+  #files: SegmentFileOptions;
   readonly logger: Logger;
   readonly settings: TenantStoreSettings;
   readonly index: Map<string, IndexEntry>;
@@ -81,12 +90,14 @@ export class LogTenantStore implements TenantStore, CompactionHost {
   #compaction: Promise<void> | null = null;
   #compactAfter = 0;
   #closed = false;
-  readonly #ciphers: TenantCiphers;
+  #shredded = false;
+  /** Cipher sets replaced by a DEK rotation, kept while files opened with them may be open. */
+  readonly #retiredCiphers: TenantCiphers[] = [];
 
   constructor(dir: TenantDir, ciphers: TenantCiphers, files: SegmentFileOptions, log: RecoveredLog, settings: TenantStoreSettings, logger: Logger) {
     this.tenant = dir.tenant;
-    this.files = files;
-    this.#ciphers = ciphers;
+    this.#files = files;
+    if (files.ciphers !== ciphers) throw new TypeError('files and store must share one cipher set');
     this.logger = logger;
     this.settings = settings;
     this.index = log.index;
@@ -123,6 +134,52 @@ export class LogTenantStore implements TenantStore, CompactionHost {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Where new log files go and which ciphers (current DEK version) seal them. */
+  get files(): SegmentFileOptions {
+    return this.#files;
+  }
+
+  // ---- keys --------------------------------------------------------------------------------
+
+  /** The DEK version new files are sealed under. */
+  get keyVersion(): number {
+    return this.#files.ciphers.currentVersion;
+  }
+
+  /** Log files still sealed under an older DEK version than the current one. */
+  get oldKeySegments(): number {
+    const current = this.keyVersion;
+    let n = 0;
+    for (const s of this.segments) if (s.file.keyVersion < current) n++;
+    return n;
+  }
+
+  /** DEK versions some log file is sealed under. */
+  keyVersionsInUse(): Set<number> {
+    return new Set(this.segments.map((s) => s.file.keyVersion));
+  }
+
+  /**
+   * After a DEK rotation: new files (the next segment, compaction output) are sealed under the
+   * current version of `next`. Existing files keep the ciphers they were opened with.
+   */
+  switchCiphers(next: TenantCiphers): void {
+    this.#alive();
+    if (next.tenant !== this.tenant) throw new TypeError('ciphers belong to another tenant');
+    this.#retiredCiphers.push(this.#files.ciphers);
+    this.#files = { ...this.#files, ciphers: next };
+  }
+
+  /**
+   * Rewrites every sealed log file into one compaction file under the current DEK (sealing the
+   * active segment first), `pace` awaited per item copied. Once no file is under an older
+   * version, the replaced cipher sets are zeroed.
+   */
+  async reencrypt(pace: (bytes: number) => Promise<void>): Promise<void> {
+    await this.compactNow(pace);
+    if (this.oldKeySegments === 0) for (const c of this.#retiredCiphers.splice(0)) c.destroy();
   }
 
   // ---- reads -------------------------------------------------------------------------------
@@ -191,6 +248,8 @@ export class LogTenantStore implements TenantStore, CompactionHost {
         if (cache && this.index.get(key) === e) this.#cache.set(key, e.version, value);
         return value;
       } catch (err) {
+        // Closed (or shredded) under the read: say so, not what the closed file or key threw.
+        this.#alive();
         // Compaction moved the entry and closed the file under the read: read the new place.
         if (e.seg === seg || attempt >= 3) throw err;
       }
@@ -483,17 +542,17 @@ export class LogTenantStore implements TenantStore, CompactionHost {
     });
   }
 
-  /** Runs one compaction now, after any that is running (tests, operations). */
-  async compactNow(): Promise<void> {
+  /** Runs one compaction now, after any that is running (tests, operations); `pace` as for `compact`. */
+  async compactNow(pace?: (bytes: number) => Promise<void>): Promise<void> {
     while (this.#compaction !== null) await this.#compaction.catch(() => {});
     this.#alive();
-    await this.#startCompaction();
+    await this.#startCompaction(pace);
   }
 
-  #startCompaction(): Promise<void> {
+  #startCompaction(pace?: (bytes: number) => Promise<void>): Promise<void> {
     const no = this.#nextFileNo;
     this.#nextFileNo++;
-    const run = compact(this, no);
+    const run = compact(this, no, pace);
     this.#compaction = run.then(
       () => {
         this.#compaction = null;
@@ -541,7 +600,14 @@ export class LogTenantStore implements TenantStore, CompactionHost {
   // ---- lifecycle ---------------------------------------------------------------------------
 
   #alive(): void {
+    if (this.#shredded) throw new TenantShredded('this tenant was crypto-shredded; its data no longer exists');
     if (this.#closed) throw new StoreClosed('the store is closed');
+  }
+
+  /** Closes the store for a crypto-shred: queued writes finish, every later call is `TenantShredded`. */
+  async closeForShred(): Promise<void> {
+    this.#shredded = true;
+    await this.close();
   }
 
   /** Waits for queued writes to be durable, stops background work, closes every file. */
@@ -555,7 +621,8 @@ export class LogTenantStore implements TenantStore, CompactionHost {
     this.#feed.close();
     this.#cache.clear();
     for (const s of this.segments) await s.file.close();
-    this.#ciphers.destroy();
+    this.#files.ciphers.destroy();
+    for (const c of this.#retiredCiphers.splice(0)) c.destroy();
   }
 }
 
