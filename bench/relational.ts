@@ -1,7 +1,8 @@
 // Relational throughput and latency: the WeftKit relational engine against a throwaway PostgreSQL 15
 // cluster in the same run, both driven by pgbench (PostgreSQL 15 client) over plain TCP with SCRAM
-// password auth. Workloads: select-only (simple protocol, 1 and 4 clients; prepared, 1 client) and
-// tpcb-like (1 client), on a scale-1 database initialized with `pgbench -i -I dtGvp -s 1`.
+// password auth. Workloads: select-only (simple protocol, 1 and 4 clients, and 1 client on each of
+// 4 tenants at once; prepared, 1 client) and tpcb-like (1 client), on scale-1 databases initialized
+// with `pgbench -i -I dtGvp -s 1`. The engine's ops port gives the classifier's share per run.
 //
 //   npm run bench -- relational [--duration=SECONDS]
 //
@@ -39,12 +40,45 @@ if (missing.length > 0) {
 }
 const pgbench = PGBENCH!;
 
-const workloads = [
+interface Workload {
+  readonly name: string;
+  readonly args: readonly string[];
+  /** WeftKit runs one pgbench -c 1 per extra tenant at once (PostgreSQL: `args` on one database). */
+  readonly perTenant?: boolean;
+}
+
+const workloads: readonly Workload[] = [
   { name: 'select-only, simple protocol, 1 client', args: ['-S', '-c', '1'] },
   { name: 'select-only, simple protocol, 4 clients', args: ['-S', '-c', '4'] },
+  { name: 'select-only, 4 tenants x 1 client', args: ['-S', '-c', '4'], perTenant: true },
   { name: 'select-only, prepared, 1 client', args: ['-S', '-M', 'prepared', '-c', '1'] },
   { name: 'tpcb-like (5 statements + commit), 1 client', args: ['-c', '1'] },
-] as const;
+];
+
+/** pgbench -c 1 on each target at once: TPS summed, latency averaged. */
+async function pgbenchPerTenant(targets: readonly PgbenchTarget[], args: readonly string[]): Promise<PgbenchResult> {
+  const rs = await Promise.all(targets.map((t) => pgbenchRun(pgbench, t, args)));
+  return {
+    tps: rs.reduce((a, r) => a + r.tps, 0),
+    latencyMs: rs.reduce((a, r) => a + r.latencyMs, 0) / rs.length,
+    transactions: rs.reduce((a, r) => a + r.transactions, 0),
+    failed: rs.reduce((a, r) => a + r.failed, 0),
+  };
+}
+
+/** What the engine's ops port says about one run: classifier time against backend time. */
+function classifierShare(before: Map<string, number>, after: Map<string, number>): string {
+  const d = (name: string): number => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+  const classify = d('weftkit_relational_classifier_seconds_total');
+  const calls = d('weftkit_relational_classifier_calls_total');
+  const hits = d('weftkit_relational_classifier_exact_hits_total') + d('weftkit_relational_classifier_shape_hits_total');
+  const backend = d('weftkit_relational_query_duration_seconds_sum');
+  if (calls === 0) return 'classifier: no statements';
+  return (
+    `classifier ${((classify / calls) * 1e6).toFixed(1)} µs/statement, ${((100 * hits) / calls).toFixed(0)}% cache hits, ` +
+    `${((100 * classify) / (classify + backend)).toFixed(1)}% of server time (classify + backend)`
+  );
+}
 
 const dir = await mkdtemp(join(tmpdir(), 'weftkit-bench-relational-'));
 let weftkit: WeftkitRelational | undefined;
@@ -62,24 +96,32 @@ try {
       'WeftKit: relational engine (PGlite, PostgreSQL 18 in WebAssembly), SCRAM-SHA-256 superuser bound to tenant "bench", ' +
       'AES-256-GCM encrypted storage, audit off. Plain TCP on both sides (sslmode=disable).\n' +
       'Load generator (pgbench) and both servers share this machine (2 cores): figures are relative, not capacity.\n' +
-      "PGlite is a single session per tenant: WeftKit runs one transaction at a time per tenant, so -c 4 is serialized by design.",
+      'PGlite is a single session per tenant: WeftKit runs one transaction at a time per tenant, so -c 4 is serialized by design;\n' +
+      '"4 tenants x 1 client" runs pgbench -c 1 on each of 4 tenants at once (one worker each) against PostgreSQL at -c 4.\n' +
+      'classifier: time in authorization layer one (from the ops port /metrics) against time on the tenant backend.',
   );
 
-  for (const t of targets) {
+  for (const t of [...targets, ...weftkit.tenantTargets]) {
     const started = Date.now();
     await pgbenchInit(pgbench, t, SCALE);
-    console.log(`  init ${t.label.padEnd(20)} ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`  init ${t.label.padEnd(20)} ${t.database.padEnd(8)} ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
 
   const results = new Map<string, PgbenchResult>();
   for (const w of workloads) {
     // Systems alternate per workload so drift (page cache, other load) hits both.
     for (const t of targets) {
-      const r = await pgbenchRun(pgbench, t, [...w.args, '-T', String(SECONDS)]);
+      const ours = t === weftkit.target;
+      const before = ours ? await weftkit.metrics() : undefined;
+      const r =
+        ours && w.perTenant === true
+          ? await pgbenchPerTenant(weftkit.tenantTargets, [...w.args.filter((a, i, all) => a !== '-c' && all[i - 1] !== '-c'), '-c', '1', '-T', String(SECONDS)])
+          : await pgbenchRun(pgbench, t, [...w.args, '-T', String(SECONDS)]);
       if (r.failed > 0) throw new Error(`${t.label} ${w.name}: ${r.failed} failed transactions`);
       results.set(`${w.name}\u0000${t.label}`, r);
+      const share = before === undefined ? '' : `  ${classifierShare(before, await weftkit.metrics())}`;
       console.log(
-        `  ${w.name.padEnd(44)} ${t.label.padEnd(20)} ${r.tps.toFixed(0).padStart(7)} tps  latency avg ${r.latencyMs.toFixed(3)} ms  (${r.transactions} tx)`,
+        `  ${w.name.padEnd(44)} ${t.label.padEnd(20)} ${r.tps.toFixed(0).padStart(7)} tps  latency avg ${r.latencyMs.toFixed(3)} ms  (${r.transactions} tx)${share}`,
       );
     }
   }
@@ -93,7 +135,7 @@ try {
       { name: 'latency average', value: a.latencyMs, unit: 'ms', peer: b.latencyMs, higherIsBetter: false },
     ];
     printRows(
-      `pgbench ${w.args.join(' ')} -T ${SECONDS}: ${w.name}, WeftKit vs PostgreSQL 15 (ratio > 1 means WeftKit is better)`,
+      `pgbench ${w.args.join(' ')} -T ${SECONDS}${w.perTenant === true ? ' (WeftKit: -c 1 on each of 4 tenants at once)' : ''}: ${w.name}, WeftKit vs PostgreSQL 15 (ratio > 1 means WeftKit is better)`,
       rows,
     );
   }

@@ -9,10 +9,16 @@ import { Child, cleanEnv, freePort } from '../lib/processes.js';
 
 const USER = 'bench';
 const TENANT = 'bench';
+/** Extra tenants for the one-client-per-tenant workload. */
+export const EXTRA_TENANTS: readonly string[] = ['bench1', 'bench2', 'bench3', 'bench4'];
 
 export interface WeftkitRelational {
   readonly target: PgbenchTarget;
+  /** The same user on each of EXTRA_TENANTS. */
+  readonly tenantTargets: readonly PgbenchTarget[];
   readonly child: Child;
+  /** The engine's Prometheus samples (name with labels -> value) from its ops port. */
+  metrics(): Promise<Map<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -22,7 +28,7 @@ export async function startWeftkit(root: string, dir: string): Promise<WeftkitRe
   const usersFile = join(dir, 'users.htpasswd');
   const rolesFile = join(dir, 'roles.yaml');
   await writeFile(usersFile, `${USER}:${await scramVerifier(password)}\n`, { mode: 0o600 });
-  await writeFile(rolesFile, `users:\n  ${USER}: { roles: [superuser], tenants: [${TENANT}], default_tenant: ${TENANT} }\n`);
+  await writeFile(rolesFile, `users:\n  ${USER}: { roles: [superuser], tenants: [${[TENANT, ...EXTRA_TENANTS].join(', ')}], default_tenant: ${TENANT} }\n`);
   const port = await freePort();
   const opsPort = await freePort();
   const env = cleanEnv({
@@ -43,16 +49,27 @@ export async function startWeftkit(root: string, dir: string): Promise<WeftkitRe
     await child.stop();
     throw err;
   }
+  const target = (database: string): PgbenchTarget => ({
+    label: 'WeftKit relational',
+    host: '127.0.0.1',
+    port,
+    user: database === TENANT ? USER : `${USER}@${database}`,
+    database,
+    env: cleanEnv({ PGPASSWORD: password, PGSSLMODE: 'disable' }),
+  });
   return {
-    target: {
-      label: 'WeftKit relational',
-      host: '127.0.0.1',
-      port,
-      user: USER,
-      database: TENANT,
-      env: cleanEnv({ PGPASSWORD: password, PGSSLMODE: 'disable' }),
-    },
+    target: target(TENANT),
+    tenantTargets: EXTRA_TENANTS.map(target),
     child,
+    async metrics() {
+      const res = await fetch(`http://127.0.0.1:${opsPort}/metrics`);
+      const out = new Map<string, number>();
+      for (const line of (await res.text()).split('\n')) {
+        const m = /^([a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+        if (m !== null) out.set(m[1]!, Number(m[2]));
+      }
+      return out;
+    },
     stop: () => child.stop(),
   };
 }

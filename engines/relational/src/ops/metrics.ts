@@ -16,6 +16,7 @@ export class RelationalMetrics implements SessionMetrics, ConnectionMetrics {
   #tlsHandshakeErrors = 0;
   #waitTimeouts = 0;
   readonly #gauges = new Map<string, { readonly help: string; readonly read: GaugeRead }>();
+  readonly #sampledCounters = new Map<string, { readonly help: string; readonly read: GaugeRead }>();
 
   exchange(seconds: number): void {
     this.#queries++;
@@ -45,6 +46,11 @@ export class RelationalMetrics implements SessionMetrics, ConnectionMetrics {
     this.#gauges.set(name, { help, read });
   }
 
+  /** Registers (or replaces) a counter kept elsewhere (e.g. the classifier cache), read at scrape time. */
+  sampledCounter(name: string, help: string, read: GaugeRead): void {
+    this.#sampledCounters.set(name, { help, read });
+  }
+
   render(): string {
     const out: string[] = [];
     const counter = (name: string, help: string, value: number): void => {
@@ -62,6 +68,7 @@ export class RelationalMetrics implements SessionMetrics, ConnectionMetrics {
       out.push(`${h}_bucket{le="${LATENCY_BUCKETS[i]}"} ${cumulative}`);
     }
     out.push(`${h}_bucket{le="+Inf"} ${this.#queries}`, `${h}_sum ${this.#latencySum}`, `${h}_count ${this.#queries}`);
+    for (const [name, c] of this.#sampledCounters) counter(name, c.help, c.read());
     for (const [name, g] of this.#gauges) out.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`, `${name} ${g.read()}`);
     return `${out.join('\n')}\n`;
   }

@@ -79,6 +79,18 @@ export async function startRelationalEngine(config: WeftKitConfig, options: Rela
         Math.round((tls.notAfter.getTime() - Date.now()) / 1000),
       );
     }
+    metrics.sampledCounter(
+      'weftkit_relational_classifier_seconds_total',
+      'Time spent classifying statements (authorization layer one), cache hits included.',
+      () => wire.classifierStats().seconds,
+    );
+    metrics.sampledCounter('weftkit_relational_classifier_calls_total', 'Statements classified (Query texts and Parse messages).', () => wire.classifierStats().calls);
+    metrics.sampledCounter('weftkit_relational_classifier_exact_hits_total', 'Classifications answered from the cache by exact SQL text.', () => wire.classifierStats().exactHits);
+    metrics.sampledCounter(
+      'weftkit_relational_classifier_shape_hits_total',
+      'Classifications answered from the cache by shape (the same text but for integer literals).',
+      () => wire.classifierStats().shapeHits,
+    );
     metrics.gauge('weftkit_relational_connections', 'Open client sockets on the wire port, authenticated or not.', () => wire.stats().sockets);
     metrics.gauge('weftkit_relational_sessions', 'Connections past the startup phase (counted against WEFTKIT_MAX_CONNECTIONS).', () => wire.stats().sessions);
     metrics.gauge('weftkit_relational_tenants_open', 'Tenant backends open.', () => tenants.stats().open);

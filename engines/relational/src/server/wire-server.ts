@@ -3,7 +3,7 @@
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import type { Logger, TlsCredentials } from '@weftkit/kernel';
 import type { TenantManager } from '../tenant/tenant-backend.js';
-import { ClassifierCache } from '../session/classify/index.js';
+import { ClassifierCache, type ClassifierCacheStats } from '../session/classify/index.js';
 import type { PolicySource, SessionMetrics } from '../session/session.js';
 import { TenantGates } from '../session/tenant-gate.js';
 import type { AuthServices } from './authenticate.js';
@@ -91,6 +91,11 @@ export class WireServer {
 
   stats(): WireServerStats {
     return { sockets: this.#connections.size, sessions: this.#sessions };
+  }
+
+  /** The statement classifier's counters (calls, cache hits, time spent). */
+  classifierStats(): ClassifierCacheStats {
+    return this.#classifier.stats;
   }
 
   /**

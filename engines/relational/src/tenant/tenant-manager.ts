@@ -150,13 +150,13 @@ class WorkerTenantManager implements TenantManager {
 
   async #hold(e: Entry): Promise<{ readonly backend: TenantBackend; release(): void }> {
     e.holds++;
-    clearTimeout(e.idleTimer);
-    e.idleTimer = undefined;
-    try {
-      await e.ready;
-    } catch (err) {
-      this.#unhold(e);
-      throw err;
+    if (e.state !== 'open') {
+      try {
+        await e.ready;
+      } catch (err) {
+        this.#unhold(e);
+        throw err;
+      }
     }
     let released = false;
     return {
@@ -173,12 +173,21 @@ class WorkerTenantManager implements TenantManager {
     e.holds = Math.max(0, e.holds - 1);
     e.lastUsed = Date.now();
     if (e.holds > 0 || e.state !== 'open') return;
-    const idleMs = (this.#o.idleCloseSeconds ?? 300) * 1000;
-    e.idleTimer = setTimeout(() => {
-      if (e.holds === 0 && e.state === 'open') void this.#closeEntry(e, this.#o.closeDeadlineMs ?? 8000);
-    }, idleMs);
-    e.idleTimer.unref();
+    // One timer per idle stretch, not per hold (a session holds its tenant once per transaction):
+    // when it fires early because the tenant was used meanwhile, it waits out the rest.
+    if (e.idleTimer === undefined) this.#idleCheck(e, (this.#o.idleCloseSeconds ?? 300) * 1000);
     this.#wake();
+  }
+
+  #idleCheck(e: Entry, delayMs: number): void {
+    e.idleTimer = setTimeout(() => {
+      e.idleTimer = undefined;
+      if (e.holds > 0 || e.state !== 'open') return;
+      const left = (this.#o.idleCloseSeconds ?? 300) * 1000 - (Date.now() - e.lastUsed);
+      if (left > 0) this.#idleCheck(e, left);
+      else void this.#closeEntry(e, this.#o.closeDeadlineMs ?? 8000);
+    }, delayMs);
+    e.idleTimer.unref();
   }
 
   /** True when a new tenant may start now; evicts idle tenants (LRU first) to get there. */
@@ -217,6 +226,7 @@ class WorkerTenantManager implements TenantManager {
   }
 
   #wake(): void {
+    if (this.#waiters.length === 0) return;
     for (const w of this.#waiters.splice(0)) w();
   }
 

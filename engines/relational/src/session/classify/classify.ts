@@ -68,16 +68,21 @@ const UNPARSEABLE: Classification = Object.freeze({
  * the real syntax error). Throws `ClassifierNotLoaded` before `loadClassifier()` has finished.
  */
 export function classify(sql: string): Classification {
+  return classifyWithTrees(sql).classification;
+}
+
+/** `classify`, also giving the parsed statements (undefined when the text did not parse). */
+export function classifyWithTrees(sql: string): { classification: Classification; parsed: readonly ParsedStatement[] | undefined } {
   if (!loaded) throw new ClassifierNotLoaded('classify() called before loadClassifier()');
   const parsed = parseStatements(sql);
-  if (parsed === undefined) return EMPTY.test(sql) ? combine([]) : UNPARSEABLE;
+  if (parsed === undefined) return { classification: EMPTY.test(sql) ? combine([]) : UNPARSEABLE, parsed };
   const statements: StatementClassification[] = [];
   for (const p of parsed) {
     const w = new StatementWalker(PARSERS, p.text);
     w.statement(p.tree);
     statements.push(statementOf(w, p));
   }
-  return combine(statements);
+  return { classification: combine(statements), parsed };
 }
 
 function statementOf(w: StatementWalker, p: ParsedStatement): StatementClassification {

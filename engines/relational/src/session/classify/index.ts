@@ -1,5 +1,5 @@
 // Public surface of the statement classifier (authorization layer one).
-export type { ClassifierCacheOptions } from './cache.js';
+export type { ClassifierCacheOptions, ClassifierCacheStats } from './cache.js';
 export { ClassifierCache } from './cache.js';
 export { classify, loadClassifier } from './classify.js';
 export { PreparedStatements } from './prepared.js';
