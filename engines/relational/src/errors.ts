@@ -292,6 +292,17 @@ export class SessionPermissionDenied extends RelationalError {
   override readonly httpStatus = 403;
   override readonly expose = true;
 }
+/**
+ * After a unit that could change the session's PostgreSQL identity, the backend no longer ran as the
+ * session's role (or could not be asked): the connection ends, its transaction is rolled back and
+ * the held answer dropped (authorization layer two's check of `SET/RESET SESSION AUTHORIZATION`).
+ */
+export class SessionIdentityChanged extends RelationalError {
+  readonly code = 'WK_REL_SESSION_IDENTITY_CHANGED';
+  override readonly sqlstate = '42501';
+  override readonly httpStatus = 403;
+  override readonly expose = true;
+}
 /** A statement needs per-connection backend state sessions cannot have on a shared backend (temp tables, LISTEN, SQL PREPARE...). */
 export class SessionFeatureRefused extends RelationalError {
   readonly code = 'WK_REL_SESSION_FEATURE_REFUSED';

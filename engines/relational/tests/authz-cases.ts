@@ -113,6 +113,49 @@ export function authorizationSuite(bypassClassifier: boolean): void {
       });
     }
 
+    if (bypassClassifier) {
+      // PGlite's authenticated user is the bootstrap superuser, so PostgreSQL itself allows these;
+      // the engine watches the executor's ParameterStatus reports and ends the session instead.
+      const identityChanges = [
+        'SET SESSION AUTHORIZATION postgres',
+        'RESET SESSION AUTHORIZATION',
+        'SET SESSION AUTHORIZATION DEFAULT',
+        'SET SESSION AUTHORIZATION postgres; select 1 as leaked',
+        'SET U&"session_\\0061uthorization" TO postgres',
+      ];
+      for (const sql of identityChanges) {
+        test(`layer two ends the session that runs: ${sql}`, async () => {
+          const c = await connect('rita');
+          const before = await identityOf(c);
+          const err = await expectFailure(c, sql);
+          assert.equal(err?.code, '42501', sql);
+          assert.ok((await expectFailure(c, 'select 1')) !== undefined, 'the connection is closed');
+          const next = await connect('rita');
+          assert.deepEqual(await identityOf(next), before);
+        });
+      }
+
+      test('a statement that only mentions authorization runs normally under the identity check', async () => {
+        const c = await connect('rita');
+        assert.deepEqual((await c.query("select 'authorization' as w")).rows, [{ w: 'authorization' }]);
+        assert.deepEqual((await c.query({ text: "select $1::text || 'authorization' as w", values: ['x'] })).rows, [{ w: 'xauthorization' }]);
+        assert.equal((await identityOf(c)).user, 'rita');
+      });
+
+      test('layer two rolls back the transaction in which the identity changed, and audits it', async () => {
+        const c = await connect('rita');
+        const err = await expectFailure(c, 'begin; set session authorization postgres; create table evil (a int); insert into secrets values (7)');
+        assert.equal(err?.code, '42501');
+        const carol = await connect('carol@t1');
+        assert.equal((await carol.query("select to_regclass('public.evil') is null as gone")).rows[0].gone, true);
+        assert.equal((await carol.query('select count(*)::int as n from secrets')).rows[0].n, 1);
+        const lines = await server.audit();
+        const deny = lines.find((l) => l.event === 'authz_deny' && l.identity === 'rita' && l.operation === 'sql.identity_change');
+        assert.ok(deny, 'authz_deny audit line');
+        assert.equal(deny.error_code, '42501');
+      });
+    }
+
     test('RESET ALL cannot clear the engine settings for later statements', async () => {
       const c = await connect('bob');
       await c.query('RESET ALL');

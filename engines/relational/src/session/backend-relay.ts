@@ -14,6 +14,8 @@ export interface RelayPlan {
   readonly dropCopyIn: boolean;
   /** How many of the skipped answers must succeed (later ones, e.g. replayed SETs, may fail). Default all. */
   readonly criticalReadies?: number;
+  /** Keep the client's part until `release()` (or drop it with `discard()`) instead of streaming it. */
+  readonly hold?: boolean;
 }
 
 function hiddenParameter(body: Buffer): boolean {
@@ -28,6 +30,7 @@ export class BackendRelay {
   #dropCopyIn = false;
   #pending: Buffer | undefined;
   #critical = 0;
+  #held: Buffer[] | undefined;
 
   /** Status of the last ReadyForQuery relayed in this exchange. */
   lastStatus: TransactionStatus | null = null;
@@ -43,6 +46,7 @@ export class BackendRelay {
     this.#skip = plan.skipReadies;
     this.#dropCopyIn = plan.dropCopyIn;
     this.#critical = plan.criticalReadies ?? plan.skipReadies;
+    this.#held = plan.hold === true ? [] : undefined;
     this.lastStatus = null;
     this.preludeFailed = false;
   }
@@ -75,6 +79,18 @@ export class BackendRelay {
     this.#flush();
   }
 
+  /** Sends what a `hold` exchange kept back. */
+  release(): void {
+    const held = this.#held;
+    this.#held = undefined;
+    if (held !== undefined) for (const chunk of held) this.#write(chunk);
+  }
+
+  /** Drops what a `hold` exchange kept back: the client never sees it. */
+  discard(): void {
+    this.#held = undefined;
+  }
+
   /** Bytes of an incomplete frame left at the end of the exchange (0 when the backend behaved). */
   get leftover(): number {
     return this.#splitter.bufferedBytes;
@@ -87,13 +103,17 @@ export class BackendRelay {
       this.#pending = Buffer.from(p.buffer, p.byteOffset, p.length + raw.length);
       return;
     }
-    if (p !== undefined) this.#write(p);
+    if (p !== undefined) {
+      if (this.#held !== undefined) this.#held.push(p);
+      else this.#write(p);
+    }
     this.#pending = raw;
   }
 
   #flush(): void {
     if (this.#pending !== undefined) {
-      this.#write(this.#pending);
+      if (this.#held !== undefined) this.#held.push(this.#pending);
+      else this.#write(this.#pending);
       this.#pending = undefined;
     }
   }

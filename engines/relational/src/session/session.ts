@@ -8,12 +8,15 @@ import {
   ServerFeatureNotSupported,
   ServerIdleInTransactionTimeout,
   ServerUnexpectedMessage,
+  SessionIdentityChanged,
 } from '../errors.js';
 import {
+  BackendCode,
   errorResponse,
   parseComplete,
   readyForQuery,
   type Severity,
+  splitBackendFrames,
   type TransactionStatus,
   type TypedFrontendMessage,
 } from '../protocol/index.js';
@@ -109,6 +112,16 @@ function encodeAbort(): Buffer {
 }
 
 // Puts an open explicit transaction into the failed state, as a refused statement does in PostgreSQL.
+/**
+ * Authorization layer two's trigger. PGlite's authenticated user is the bootstrap superuser, so
+ * PostgreSQL itself allows SET/RESET SESSION AUTHORIZATION; every spelling of it (keyword or
+ * `session_authorization` setting) contains "authorization" unless written with Unicode escapes
+ * (`U&"..."`). A unit whose text has either is held back until the backend confirms, in a separate
+ * exchange, that it still runs as the session's role.
+ */
+const IDENTITY_HINT = /authorization|u&/i;
+const SHOW_SESSION_AUTHORIZATION: Buffer = new FrontendBatch().add({ type: 'query', sql: 'SHOW session_authorization' }).take();
+
 function encodePoison(): Buffer {
   const b = new FrontendBatch();
   b.add({ type: 'execute', portal: ABORT_PORTAL, maxRows: 0 });
@@ -154,6 +167,10 @@ export class Session {
   /** Classifications of this session's named statements (client names), for Bind. */
   readonly #statements = new Map<string, Classification>();
   #unnamed: Classification | undefined;
+  /** Prepared statements (by client name, '' = unnamed) whose text matches `IDENTITY_HINT`. */
+  readonly #hinted = new Set<string>();
+  /** The next unit ending in Sync or Query gets its identity checked before the client sees its answer. */
+  #probe = false;
   /** SET statements to replay when the session gets the backend after another session. */
   #settings: string[] = [];
   /** The first entries of `#settings` come from the startup packet; RESET ALL keeps them. */
@@ -295,6 +312,7 @@ export class Session {
         }
         await this.#auditAllowed(c);
         this.#record(c, msg.sql);
+        if (IDENTITY_HINT.test(msg.sql)) this.#probe = true;
         const verdict = copyInVerdict(msg.sql);
         if (verdict.kind === 'refuse') {
           this.#resetBatch();
@@ -329,6 +347,8 @@ export class Session {
           return 'continue';
         }
         this.#record(c, msg.sql);
+        if (IDENTITY_HINT.test(msg.sql)) this.#hinted.add(msg.name);
+        else this.#hinted.delete(msg.name);
         if (msg.name === '') {
           this.#unnamed = c;
           this.#parseOnly = false;
@@ -350,6 +370,7 @@ export class Session {
           return 'continue';
         }
         if (c !== undefined) await this.#auditAllowed(c);
+        if (this.#hinted.has(msg.statement)) this.#probe = true;
         this.#parseOnly = false;
         this.#add({ ...msg, portal: this.#name(msg.portal), statement: this.#name(msg.statement) });
         return 'continue';
@@ -363,6 +384,7 @@ export class Session {
         if (msg.target === 'S') {
           if (msg.name === '') this.#unnamed = undefined;
           else this.#statements.delete(msg.name);
+          this.#hinted.delete(msg.name);
         }
         this.#add({ ...msg, name: this.#name(msg.name) });
         return 'continue';
@@ -460,6 +482,52 @@ export class Session {
     }
     if (this.#lease !== undefined && this.#status === 'T') await this.#poison();
     this.#error(refusal.error, false);
+  }
+
+  /**
+   * Whether the backend still runs as `role` (`SHOW session_authorization`, in its own exchange).
+   * An aborted transaction cannot be asked, so it counts as not verified: nothing it ran is shown.
+   */
+  async #runsAs(backend: TenantBackend, role: string, status: TransactionStatus | null): Promise<boolean> {
+    if (status === 'E' || status === null) return false;
+    const chunks: Buffer[] = [];
+    try {
+      await backend.exchange(SHOW_SESSION_AUTHORIZATION, (c) => chunks.push(Buffer.from(c)));
+    } catch {
+      return false;
+    }
+    let value: string | null = null;
+    for (const f of splitBackendFrames(Buffer.concat(chunks))) {
+      if (f.code === BackendCode.ErrorResponse) return false;
+      if (f.code === BackendCode.DataRow && f.body.readInt16BE(0) === 1) {
+        const len = f.body.readInt32BE(2);
+        value = len < 0 ? null : f.body.toString('utf8', 6, 6 + len);
+      }
+    }
+    return value === role;
+  }
+
+  /**
+   * Layer two caught what layer one let through: the backend left the session's role. The
+   * connection ends (FATAL 42501), the open transaction is rolled back, and the next session on
+   * this backend gets the full identity prelude again.
+   */
+  async #identityChanged(): Promise<void> {
+    this.#gate.identityOwner = undefined;
+    this.#log.warn('executor reported an identity change; terminating the session', { request_id: this.ctx.requestId });
+    const audit = this.#deps.audit;
+    if (audit?.records('authz_deny') === true) {
+      await audit.append(this.ctx, {
+        event: 'authz_deny',
+        operation: 'sql.identity_change',
+        resource: 'session_authorization',
+        result: 'denied',
+        errorCode: '42501',
+        details: { reason: 'executor', statement_kind: 'unknown' },
+      });
+    }
+    this.#status = 'T';
+    this.#fatal(new SessionIdentityChanged('the statement changed the session identity; connection terminated'));
   }
 
   /** schema_change for DDL and data_export for COPY TO, written before the statement runs. */
@@ -621,7 +689,15 @@ export class Session {
       input = Buffer.concat([input.subarray(0, at), ...this.#deferred, body]);
       this.#deferred = [];
     }
-    relay.begin({ skipReadies: (prelude ? 1 + this.#settings.length : 0) + deferred, criticalReadies: prelude ? 1 : 0, dropCopyIn: copyIn });
+    const sessionUser = this.#role()?.name;
+    const probe = this.#probe && end === 'ready' && sessionUser !== undefined;
+    if (end === 'ready') this.#probe = false;
+    relay.begin({
+      skipReadies: (prelude ? 1 + this.#settings.length : 0) + deferred,
+      criticalReadies: prelude ? 1 : 0,
+      dropCopyIn: copyIn,
+      hold: probe,
+    });
     const started = performance.now();
     const running = lease.backend.exchange(input, (chunk) => relay.push(chunk));
     this.#running = running;
@@ -646,6 +722,14 @@ export class Session {
     if (this.#ranDdl) {
       this.#ranDdl = false;
       backendState(lease.backend).roles.clear();
+    }
+    if (probe) {
+      if (!(await this.#runsAs(lease.backend, sessionUser, relay.lastStatus ?? returned))) {
+        relay.discard();
+        await this.#identityChanged();
+        return;
+      }
+      relay.release();
     }
     if (relay.preludeFailed || relay.leftover > 0) {
       gate.identityOwner = undefined;
