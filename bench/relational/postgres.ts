@@ -12,6 +12,8 @@ const USER = 'bench';
 export interface PostgresCluster {
   readonly target: PgbenchTarget;
   readonly version: string;
+  /** The cluster's data directory (postmaster.pid names the server process). */
+  readonly dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ export async function startPostgres(binDir: string, dir: string): Promise<Postgr
       env: cleanEnv({ PGPASSWORD: password, PGSSLMODE: 'disable' }),
     },
     version,
+    dataDir: data,
     async stop() {
       const stop = as(pgCtl, ['-D', data, '-m', 'fast', '-w', 'stop']);
       await runAsync(stop[0], stop[1], env).catch(() => {});

@@ -22,13 +22,21 @@ export interface WeftkitRelational {
   stop(): Promise<void>;
 }
 
-export async function startWeftkit(root: string, dir: string): Promise<WeftkitRelational> {
+export interface WeftkitOptions {
+  /** Tenants besides `bench` the user is bound to (default EXTRA_TENANTS). */
+  readonly tenants?: readonly string[];
+  /** Extra WEFTKIT_* variables. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export async function startWeftkit(root: string, dir: string, options: WeftkitOptions = {}): Promise<WeftkitRelational> {
+  const extra = options.tenants ?? EXTRA_TENANTS;
   await mkdir(dir, { recursive: true });
   const password = randomBytes(18).toString('base64url');
   const usersFile = join(dir, 'users.htpasswd');
   const rolesFile = join(dir, 'roles.yaml');
   await writeFile(usersFile, `${USER}:${await scramVerifier(password)}\n`, { mode: 0o600 });
-  await writeFile(rolesFile, `users:\n  ${USER}: { roles: [superuser], tenants: [${[TENANT, ...EXTRA_TENANTS].join(', ')}], default_tenant: ${TENANT} }\n`);
+  await writeFile(rolesFile, `users:\n  ${USER}: { roles: [superuser], tenants: [${[TENANT, ...extra].join(', ')}], default_tenant: ${TENANT} }\n`);
   const port = await freePort();
   const opsPort = await freePort();
   const env = cleanEnv({
@@ -41,6 +49,7 @@ export async function startWeftkit(root: string, dir: string): Promise<WeftkitRe
     WEFTKIT_ROLES_FILE: rolesFile,
     WEFTKIT_KEY: randomBytes(32).toString('base64'),
     WEFTKIT_LOG_LEVEL: 'warn',
+    ...options.env,
   });
   const child = new Child('weftkit-relational', process.execPath, [join(root, 'engines/relational/bin/weftkit-relational.mjs')], env);
   try {
@@ -59,7 +68,7 @@ export async function startWeftkit(root: string, dir: string): Promise<WeftkitRe
   });
   return {
     target: target(TENANT),
-    tenantTargets: EXTRA_TENANTS.map(target),
+    tenantTargets: extra.map(target),
     child,
     async metrics() {
       const res = await fetch(`http://127.0.0.1:${opsPort}/metrics`);
