@@ -13,7 +13,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; help: string }>> = {
   'keys rotate-dek': { run: keysRotateDek, help: "give a tenant a new data key and re-encrypt its files (online: in the background)" },
   'keys status': { run: keysStatus, help: 'key versions per tenant and re-encryption progress' },
   'tenant list': { run: tenantList, help: 'list tenants with keys in WEFTKIT_DATA_DIR' },
-  'tenant create': { run: tenantCreate, help: 'create a tenant key' },
+  'tenant create': { run: tenantCreate, help: 'create a tenant key (--recreate: reuse a shredded name)' },
   'tenant shred': { run: tenantShred, help: "crypto-shred a tenant: destroy its keys, then its files (--yes)" },
   'user add': { run: userAdd, help: 'add a password user (SCRAM-SHA-256 verifier; --bcrypt for bcrypt)' },
   'user passwd': { run: userPasswd, help: "change a user's password" },

@@ -443,6 +443,13 @@ export class TenantKeyNotFound extends WeftKitError {
 export class TenantKeyExists extends WeftKitError {
   readonly code = 'WK_CRYPTO_TENANT_EXISTS';
 }
+/** A tenant was asked for (or created) under a name the keyring holds a shred tombstone for; only an explicit re-create clears it. */
+export class TenantKeyShredded extends WeftKitError {
+  readonly code = 'WK_CRYPTO_TENANT_SHREDDED';
+  override readonly sqlstate = '3D000';
+  override readonly httpStatus = 410;
+  override readonly expose = true;
+}
 /** A page file names a data-key version the keyring does not hold for its tenant. */
 export class KeyVersionUnknown extends WeftKitError {
   readonly code = 'WK_CRYPTO_KEY_VERSION_UNKNOWN';

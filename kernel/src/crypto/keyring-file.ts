@@ -26,6 +26,14 @@ export interface TenantRecord {
   readonly keys: readonly KeyRecord[];
 }
 
+/** What is left of a crypto-shredded tenant: the name stays dead until it is re-created on purpose. */
+export interface TenantTombstone {
+  /** ISO 8601 time of the shred. */
+  readonly shreddedAt: string;
+  /** The keyring generation whose write removed the tenant's keys. */
+  readonly generation: number;
+}
+
 export interface KeyringBody {
   readonly format: typeof KEYRING_FORMAT;
   readonly version: typeof KEYRING_VERSION;
@@ -36,6 +44,8 @@ export interface KeyringBody {
   /** base64 of the wrapped MAC key. */
   readonly macKey: string;
   readonly tenants: Readonly<Record<string, TenantRecord>>;
+  /** Absent in files that never had a shred; a name is never both here and in `tenants`. */
+  readonly shredded?: Readonly<Record<string, TenantTombstone>>;
 }
 
 export interface ParsedKeyring {
@@ -78,6 +88,7 @@ export function verifyKeyringMac(parsed: ParsedKeyring, macKey: Buffer): void {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isVersion = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 0xffffffff;
+const isIsoTime = (v: unknown): v is string => typeof v === 'string' && /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(v) && !Number.isNaN(Date.parse(v));
 const isBase64 = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(v);
 
 function checkBody(raw: unknown): KeyringBody {
@@ -101,6 +112,14 @@ function checkBody(raw: unknown): KeyringBody {
       versions.add(k['version']);
     }
     if (!versions.has(t['current']) || versions.size !== (t['keys'] as unknown[]).length) throw corrupt('bad tenant key versions');
+  }
+  const shredded = raw['shredded'];
+  if (shredded !== undefined) {
+    if (!isObject(shredded)) throw corrupt('bad shredded tenants');
+    for (const [name, s] of Object.entries(shredded)) {
+      if (!isTenantName(name) || Object.hasOwn(tenants, name)) throw corrupt('bad shredded tenant');
+      if (!isObject(s) || !isIsoTime(s['shreddedAt']) || !isCount(s['generation'])) throw corrupt('bad shredded tenant');
+    }
   }
   return raw as unknown as KeyringBody;
 }

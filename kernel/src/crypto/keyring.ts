@@ -9,6 +9,7 @@ import {
   KeyVersionUnknown,
   TenantKeyExists,
   TenantKeyNotFound,
+  TenantKeyShredded,
 } from '../errors.js';
 import { assertTenantName } from '../identity/tenant.js';
 import { type Logger, silentLogger } from '../log/logger.js';
@@ -23,6 +24,7 @@ import {
   type KeyRecord,
   parseKeyring,
   type TenantRecord,
+  type TenantTombstone,
   verifyKeyringMac,
 } from './keyring-file.js';
 import { DEFAULT_PAGE_SIZE, PageCipher } from './page-cipher.js';
@@ -62,6 +64,20 @@ export interface TenantKeyInfo {
   readonly tenant: string;
   readonly currentVersion: number;
   readonly versions: readonly number[];
+}
+
+/** A crypto-shredded tenant whose name `createTenant` refuses until it is re-created on purpose. */
+export interface ShreddedTenantInfo {
+  readonly tenant: string;
+  /** ISO 8601 time of the shred. */
+  readonly shreddedAt: string;
+  /** The keyring generation written by the shred. */
+  readonly keyringGeneration: number;
+}
+
+export interface CreateTenantOptions {
+  /** Create a new, empty tenant under a shredded name, clearing its tombstone (an operator's deliberate act). */
+  readonly recreate?: boolean;
 }
 
 /** Copies of a tenant's unwrapped DEKs (see `Keyring.exportTenantKeys`); the holder zeroes them. */
@@ -188,18 +204,36 @@ export class Keyring {
     return Object.hasOwn(this.#body.tenants, tenant);
   }
 
-  /** Creates a random DEK (version 1) for a new tenant; durable when this resolves. */
-  async createTenant(tenant: string): Promise<TenantKeyInfo> {
+  /** Crypto-shredded tenants (tombstones), by name. */
+  listShreddedTenants(): ShreddedTenantInfo[] {
+    this.#alive();
+    return Object.entries(this.#body.shredded ?? {})
+      .map(([tenant, s]) => ({ tenant, shreddedAt: s.shreddedAt, keyringGeneration: s.generation }))
+      .sort((a, b) => (a.tenant < b.tenant ? -1 : 1));
+  }
+
+  isShredded(tenant: string): boolean {
+    return this.#body.shredded !== undefined && Object.hasOwn(this.#body.shredded, tenant);
+  }
+
+  /**
+   * Creates a random DEK (version 1) for a new tenant; durable when this resolves. A shredded name
+   * is refused (`TenantKeyShredded`) unless `recreate` is set, which clears its tombstone in the same write.
+   */
+  async createTenant(tenant: string, options: CreateTenantOptions = {}): Promise<TenantKeyInfo> {
     this.#alive();
     assertTenantName(tenant);
-    if (this.hasTenant(tenant)) throw new TenantKeyExists('tenant already has a data key');
+    this.#assertCreatable(tenant, options);
     const dek = newKey();
     try {
       const wrapped = await this.#provider.wrapKey(dek, dekContext(this.#body.keyringId, tenant, 1));
       this.#alive();
-      if (this.hasTenant(tenant)) throw new TenantKeyExists('tenant already has a data key');
+      this.#assertCreatable(tenant, options);
       const record: TenantRecord = { current: 1, keys: [keyRecord(1, wrapped)] };
-      this.#write({ ...this.#body, tenants: { ...this.#body.tenants, [tenant]: record } });
+      const { [tenant]: _cleared, ...shredded } = this.#body.shredded ?? {};
+      // An empty map is left out: a keyring that never had a shred keeps its original shape.
+      const rest = Object.keys(shredded).length > 0 ? shredded : undefined;
+      this.#write({ ...this.#body, tenants: { ...this.#body.tenants, [tenant]: record }, shredded: rest });
       this.#cachePut(slot(tenant, 1), dek);
     } finally {
       dek.fill(0);
@@ -305,15 +339,17 @@ export class Keyring {
 
   /**
    * Crypto-shred: removes every wrapped DEK of `tenant` from the keyring durably, then zeroes every
-   * copy this process holds. The tenant's pages are unreadable from then on. (Backups of the keyring
-   * file taken earlier still hold the wrapped DEKs; they are as sensitive as the KEK that opens them.)
+   * copy this process holds. The tenant's pages are unreadable from then on. The same write leaves a
+   * tombstone, so `createTenant` refuses the name until it is re-created on purpose. (Backups of the
+   * keyring file taken earlier still hold the wrapped DEKs; they are as sensitive as the KEK that opens them.)
    */
   async shredTenant(tenant: string): Promise<ShredResult> {
     this.#alive();
     const record = this.#tenant(tenant);
     const tenants = { ...this.#body.tenants };
     delete tenants[tenant];
-    this.#write({ ...this.#body, tenants });
+    const tombstone: TenantTombstone = { shreddedAt: new Date().toISOString(), generation: this.#body.generation + 1 };
+    this.#write({ ...this.#body, tenants, shredded: { ...this.#body.shredded, [tenant]: tombstone } });
     for (const c of [...(this.#live.get(tenant) ?? [])]) c.destroy();
     this.#live.delete(tenant);
     const versions = record.keys.map((k) => k.version);
@@ -412,6 +448,13 @@ export class Keyring {
 
   #alive(): void {
     if (this.#closed) throw new KeyDestroyed('keyring is closed');
+  }
+
+  #assertCreatable(tenant: string, options: CreateTenantOptions): void {
+    if (this.hasTenant(tenant)) throw new TenantKeyExists('tenant already has a data key');
+    if (this.isShredded(tenant) && options.recreate !== true) {
+      throw new TenantKeyShredded('this tenant was crypto-shredded; an operator must re-create it deliberately');
+    }
   }
 
   #tenant(tenant: string): TenantRecord {

@@ -46,7 +46,7 @@ describe('kernel admin commands over the socket', () => {
     try {
       await k.keyring!.createTenant('acme');
       assert.ok(k.adminSocketPath !== undefined);
-      assert.deepEqual((await ask(k.adminSocketPath, 'tenant.list')).result, { tenants: [{ tenant: 'acme', currentVersion: 1, versions: [1] }] });
+      assert.deepEqual((await ask(k.adminSocketPath, 'tenant.list')).result, { tenants: [{ tenant: 'acme', currentVersion: 1, versions: [1] }], shredded: [] });
       assert.equal((await ask(k.adminSocketPath, 'keys.rotate-kek', { newKeyFile: 'new.key' })).error.code, 'WK_ADMIN_KEK_SOURCE_INVALID');
       assert.equal((await ask(k.adminSocketPath, 'keys.rotate-kek', {})).error.code, 'WK_ADMIN_INVALID_ARGUMENT');
       assert.equal((await ask(k.adminSocketPath, 'keys.rotate-kek', { newKeyFile: join(dir, 'missing.key') })).ok, false);

@@ -22,7 +22,10 @@ export function registerKernelAdminCommands(admin: AdminHandlers, deps: KernelAd
   };
 
   admin.register('tenant.list', async () => ({
-    result: { tenants: keyring().listTenants().map((t) => ({ tenant: t.tenant, currentVersion: t.currentVersion, versions: t.versions })) },
+    result: {
+      tenants: keyring().listTenants().map((t) => ({ tenant: t.tenant, currentVersion: t.currentVersion, versions: t.versions })),
+      shredded: keyring().listShreddedTenants().map((t) => ({ tenant: t.tenant, shreddedAt: t.shreddedAt })),
+    },
   }));
 
   // Rotations run one at a time.

@@ -7,6 +7,7 @@ import {
   silentLogger,
   TenantDir,
   TenantKeyNotFound,
+  TenantKeyShredded,
   type TenantShredded as TenantShredResult,
 } from '@weftkit/kernel';
 import { StoreClosed, TenantShredded } from '../errors.js';
@@ -82,6 +83,8 @@ export interface LogKvStore extends KvStore {
   reencryptionIdle(name: string): Promise<void>;
 }
 
+const shreddedError = (): TenantShredded => new TenantShredded('this tenant was crypto-shredded; its data no longer exists');
+
 export function createKvStore(options: KvStoreOptions): LogKvStore {
   const logger = options.logger ?? silentLogger;
   const settings: TenantStoreSettings = Object.freeze({
@@ -104,7 +107,15 @@ export function createKvStore(options: KvStoreOptions): LogKvStore {
   let closed = false;
 
   const open = async (name: string): Promise<LogTenantStore> => {
-    if (options.createTenants !== false && !options.keyring.hasTenant(name)) await options.keyring.createTenant(name);
+    // The keyring keeps a tombstone per shredded tenant, so this holds across restarts too.
+    if (options.keyring.isShredded(name)) throw shreddedError();
+    if (options.createTenants !== false && !options.keyring.hasTenant(name)) {
+      try {
+        await options.keyring.createTenant(name);
+      } catch (err) {
+        throw err instanceof TenantKeyShredded ? shreddedError() : err;
+      }
+    }
     const ciphers = await options.keyring.tenantCiphers(name);
     try {
       const dir = TenantDir.openSync(options.dataDir, name);
@@ -127,7 +138,7 @@ export function createKvStore(options: KvStoreOptions): LogKvStore {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (shredded.has(tenant)) return Promise.reject(new TenantShredded('this tenant was crypto-shredded; its data no longer exists'));
+    if (shredded.has(tenant)) return Promise.reject(shreddedError());
     let p = tenants.get(tenant);
     if (p === undefined) {
       p = open(tenant);
