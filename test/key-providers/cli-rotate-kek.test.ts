@@ -92,7 +92,7 @@ describe('weftkit keys rotate-kek across providers', () => {
     for (const f of ['bad.env', 'empty.env']) {
       const r = await weftkit(['keys', 'rotate-kek', '--new-env', join(dir, f)], env);
       assert.equal(r.code, 1);
-      assert.match(r.err, /^WK_CLI_ENV_FILE_INVALID: /);
+      assert.match(r.err, /^WK_ADMIN_KEK_SOURCE_INVALID: /);
     }
     assert.equal((await weftkit(['keys', 'rotate-kek', '--new-env', 'a', '--new-key-file', 'b'], env)).code, 2);
     assert.match((await weftkit(['tenant', 'list'], env)).out, /tenant-a/);
