@@ -1,13 +1,19 @@
 // A throwaway PostgreSQL 15 cluster: initdb into a temporary directory, SCRAM password auth for
-// TCP, listening on 127.0.0.1 at a free port with the default durability (fsync on). As root the
-// binaries run as the `postgres` OS user, which then owns the directory.
+// TCP, listening on 127.0.0.1 at a free port with the default durability (fsync on), optionally
+// with TLS (1.3 only, like WeftKit) on the same port. As root the binaries run as the `postgres`
+// OS user, which then owns the directory.
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PgbenchTarget } from './pgbench.js';
 import { cleanEnv, freePort, run, runAsync } from '../lib/processes.js';
 
 const USER = 'bench';
+
+export interface PostgresOptions {
+  /** PEM server certificate and key: the cluster then runs with ssl=on (clients choose via PGSSLMODE). */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+}
 
 export interface PostgresCluster {
   readonly target: PgbenchTarget;
@@ -30,7 +36,7 @@ function postgresOsUser(): OsUser | undefined {
   return { uid: Number(out.split('\n')[0]), gid: Number(gid.split('\n')[0]), name: 'postgres' };
 }
 
-export async function startPostgres(binDir: string, dir: string): Promise<PostgresCluster> {
+export async function startPostgres(binDir: string, dir: string, opts: PostgresOptions = {}): Promise<PostgresCluster> {
   const osUser = postgresOsUser();
   const as = (command: string, args: readonly string[]): [string, string[]] =>
     osUser === undefined ? [command, [...args]] : ['runuser', ['-u', osUser.name, '--', command, ...args]];
@@ -61,7 +67,20 @@ export async function startPostgres(binDir: string, dir: string): Promise<Postgr
   run(initdb[0], initdb[1], env);
   const port = await freePort();
   const pgCtl = join(binDir, 'pg_ctl');
-  const options = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c fsync=on -c password_encryption=scram-sha-256`;
+  let options = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c fsync=on -c password_encryption=scram-sha-256`;
+  if (opts.tls !== undefined) {
+    // PostgreSQL refuses a key readable by others or owned by another user than the server's.
+    const certFile = join(dir, 'server.crt');
+    const keyFile = join(dir, 'server.key');
+    await copyFile(opts.tls.certFile, certFile);
+    await copyFile(opts.tls.keyFile, keyFile);
+    await chmod(keyFile, 0o600);
+    if (osUser !== undefined) {
+      await chown(certFile, osUser.uid, osUser.gid);
+      await chown(keyFile, osUser.uid, osUser.gid);
+    }
+    options += ` -c ssl=on -c ssl_cert_file=${certFile} -c ssl_key_file=${keyFile} -c ssl_min_protocol_version=TLSv1.3`;
+  }
   const start = as(pgCtl, ['-D', data, '-l', join(dir, 'postgres.log'), '-o', options, '-w', '-t', '60', 'start']);
   await runAsync(start[0], start[1], env);
   const version = run(join(binDir, 'postgres'), ['--version']).trim();

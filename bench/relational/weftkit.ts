@@ -1,5 +1,6 @@
 // The WeftKit relational engine as a child process: SCRAM password user bound to tenant `bench`
-// as superuser, encrypted storage in a temporary directory, plain TCP on 127.0.0.1.
+// as superuser, encrypted storage in a temporary directory, TCP on 127.0.0.1 (with a server
+// certificate, TLS 1.3 on the same port for clients that ask; plain TCP stays allowed).
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,6 +26,8 @@ export interface WeftkitRelational {
 export interface WeftkitOptions {
   /** Tenants besides `bench` the user is bound to (default EXTRA_TENANTS). */
   readonly tenants?: readonly string[];
+  /** PEM server certificate and key (WEFTKIT_TLS_CERT / WEFTKIT_TLS_KEY). */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
   /** Extra WEFTKIT_* variables. */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -49,6 +52,7 @@ export async function startWeftkit(root: string, dir: string, options: WeftkitOp
     WEFTKIT_ROLES_FILE: rolesFile,
     WEFTKIT_KEY: randomBytes(32).toString('base64'),
     WEFTKIT_LOG_LEVEL: 'warn',
+    ...(options.tls === undefined ? {} : { WEFTKIT_TLS_CERT: options.tls.certFile, WEFTKIT_TLS_KEY: options.tls.keyFile }),
     ...options.env,
   });
   const child = new Child('weftkit-relational', process.execPath, [join(root, 'engines/relational/bin/weftkit-relational.mjs')], env);

@@ -259,6 +259,16 @@ export class TenantManagerClosed extends RelationalError {
   override readonly httpStatus = 503;
   override readonly expose = true;
 }
+/**
+ * The tenant was crypto-shredded: its sessions are terminated (FATAL) and opening it fails. 3D000
+ * (database does not exist), not 57P01: drivers and poolers retry 57P01 as a restart.
+ */
+export class TenantShredded extends RelationalError {
+  readonly code = 'WK_REL_TENANT_SHREDDED';
+  override readonly sqlstate = '3D000';
+  override readonly httpStatus = 410;
+  override readonly expose = true;
+}
 
 // ---------------------------------------------------------------------------------------------
 // classify (src/session/classify)

@@ -1,2 +1,3 @@
-export type { GaugeRead } from './metrics.js';
+export { registerRelationalAdminCommands } from './admin-commands.js';
+export type { GaugeRead, LabeledGaugeRead } from './metrics.js';
 export { RelationalMetrics } from './metrics.js';

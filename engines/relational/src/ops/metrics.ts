@@ -8,6 +8,9 @@ const LATENCY_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 
 /** A gauge read when metrics are scraped. */
 export type GaugeRead = () => number;
 
+/** A gauge with one sample per label set (e.g. per tenant), read when metrics are scraped. */
+export type LabeledGaugeRead = () => readonly { readonly labels: Readonly<Record<string, string>>; readonly value: number }[];
+
 export class RelationalMetrics implements SessionMetrics, ConnectionMetrics {
   readonly #buckets: number[] = LATENCY_BUCKETS.map(() => 0);
   #latencySum = 0;
@@ -17,6 +20,7 @@ export class RelationalMetrics implements SessionMetrics, ConnectionMetrics {
   #waitTimeouts = 0;
   readonly #gauges = new Map<string, { readonly help: string; readonly read: GaugeRead }>();
   readonly #sampledCounters = new Map<string, { readonly help: string; readonly read: GaugeRead }>();
+  readonly #labeledGauges = new Map<string, { readonly help: string; readonly read: LabeledGaugeRead }>();
 
   exchange(seconds: number): void {
     this.#queries++;
@@ -51,6 +55,11 @@ export class RelationalMetrics implements SessionMetrics, ConnectionMetrics {
     this.#sampledCounters.set(name, { help, read });
   }
 
+  /** Registers (or replaces) a labeled gauge sampled at scrape time. */
+  labeledGauge(name: string, help: string, read: LabeledGaugeRead): void {
+    this.#labeledGauges.set(name, { help, read });
+  }
+
   render(): string {
     const out: string[] = [];
     const counter = (name: string, help: string, value: number): void => {
@@ -70,6 +79,16 @@ export class RelationalMetrics implements SessionMetrics, ConnectionMetrics {
     out.push(`${h}_bucket{le="+Inf"} ${this.#queries}`, `${h}_sum ${this.#latencySum}`, `${h}_count ${this.#queries}`);
     for (const [name, c] of this.#sampledCounters) counter(name, c.help, c.read());
     for (const [name, g] of this.#gauges) out.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`, `${name} ${g.read()}`);
+    for (const [name, g] of this.#labeledGauges) {
+      out.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`);
+      for (const sample of g.read()) out.push(`${name}{${labelText(sample.labels)}} ${sample.value}`);
+    }
     return `${out.join('\n')}\n`;
   }
+}
+
+function labelText(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
+    .join(',');
 }

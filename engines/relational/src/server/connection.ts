@@ -101,6 +101,19 @@ export class Connection {
     }
   }
 
+  /** The tenant of the authenticated session, if there is one. */
+  get tenant(): string | undefined {
+    return this.#session?.ctx.tenant;
+  }
+
+  /** Ends the session with `err` as FATAL after its running statement (its tenant was shredded). */
+  async endSession(err: unknown): Promise<void> {
+    const session = this.#session;
+    if (session === undefined) return;
+    await session.close(err);
+    this.#end();
+  }
+
   /** Server shutdown: a session is told 57P01 after its running statement; others are cut. */
   async shutdown(): Promise<void> {
     const session = this.#session;

@@ -3,9 +3,11 @@
 // `close()` drains sessions (57P01), closes tenants and kernel within the shutdown deadline.
 import type { AddressInfo } from 'node:net';
 import { type KernelServices, type Logger, type OpsServer, startKernel, startOpsServer, type WeftKitConfig } from '@weftkit/kernel';
+import { TenantShredded } from '../errors.js';
+import { registerRelationalAdminCommands } from '../ops/admin-commands.js';
 import { RelationalMetrics } from '../ops/metrics.js';
 import { loadClassifier } from '../session/classify/index.js';
-import type { TenantManager } from '../tenant/tenant-backend.js';
+import { hasKeyAdmin, type TenantManager } from '../tenant/tenant-backend.js';
 import { WireServer } from './wire-server.js';
 
 export interface RelationalEngineOptions {
@@ -94,6 +96,19 @@ export async function startRelationalEngine(config: WeftKitConfig, options: Rela
     metrics.gauge('weftkit_relational_connections', 'Open client sockets on the wire port, authenticated or not.', () => wire.stats().sockets);
     metrics.gauge('weftkit_relational_sessions', 'Connections past the startup phase (counted against WEFTKIT_MAX_CONNECTIONS).', () => wire.stats().sessions);
     metrics.gauge('weftkit_relational_tenants_open', 'Tenant backends open.', () => tenants.stats().open);
+    if (hasKeyAdmin(tenants)) {
+      const keys = tenants;
+      metrics.sampledCounter('weftkit_relational_reencrypt_bytes_total', 'Bytes rewritten under a new data key since start (DEK rotation).', () => keys.reencryptedBytes);
+      metrics.labeledGauge('weftkit_relational_reencrypt_segments_remaining', 'PGDATA files of an open tenant still under an older data key version.', () =>
+        keys.reencryptRemaining().map((t) => ({ labels: { tenant: t.tenant }, value: t.files })),
+      );
+      metrics.labeledGauge('weftkit_relational_reencrypt_bytes_remaining', 'Bytes of PGDATA files of an open tenant still under an older data key version.', () =>
+        keys.reencryptRemaining().map((t) => ({ labels: { tenant: t.tenant }, value: t.bytes })),
+      );
+      registerRelationalAdminCommands(kernel.admin, keys, (tenant) =>
+        wire.closeTenantSessions(tenant, new TenantShredded('this tenant was shredded; its data no longer exists')),
+      );
+    }
     metrics.gauge('weftkit_relational_ready', '1 when the wire port listens and the keys are open.', () => (ready() ? 1 : 0));
     const ops: OpsServer = await startOpsServer({ host: config.ops.host, port: config.ops.port, metrics, ready });
     cleanups.push(() => ops.close());
@@ -127,3 +142,4 @@ export async function startRelationalEngine(config: WeftKitConfig, options: Rela
     throw err;
   }
 }
+

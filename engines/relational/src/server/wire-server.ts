@@ -98,6 +98,11 @@ export class WireServer {
     return this.#classifier.stats;
   }
 
+  /** Ends every session of `tenant` with `err` (FATAL), e.g. after the tenant was shredded. */
+  async closeTenantSessions(tenant: string, err: unknown): Promise<void> {
+    await Promise.allSettled([...this.#connections].filter((c) => c.tenant === tenant).map((c) => c.endSession(err)));
+  }
+
   /**
    * Stops accepting, tells every session 57P01 once its running statement ends, rolls back and
    * releases what sessions hold; connections still open at `deadlineMs` are cut.

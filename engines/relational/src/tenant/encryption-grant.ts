@@ -48,53 +48,68 @@ export function answerGrant(channel: GrantChannel, version: number, reserve: (ve
   Atomics.notify(signal, 0);
 }
 
-/** Worker side: one EncryptionBudget per DEK version, spending only what the main thread granted. */
+interface Channel {
+  readonly signal: Int32Array;
+  readonly granted: BigInt64Array;
+  readonly versions: readonly number[];
+  readonly askedAt: (number | undefined)[];
+}
+
+/**
+ * Worker side: one EncryptionBudget per DEK version, spending only what the main thread granted.
+ * A DEK rotation adds a channel for the new version (`addChannel`); a version is served by the
+ * first channel that lists it, on both sides.
+ */
 export class GrantedBudgets {
-  readonly #signal: Int32Array;
-  readonly #granted: BigInt64Array;
-  readonly #versions: readonly number[];
+  readonly #channels: Channel[] = [];
   readonly #ask: (version: number) => void;
-  readonly #askedAt: (number | undefined)[];
   readonly #budgets = new Map<number, EncryptionBudget>();
   readonly #waitMs: number;
 
   /** `waitMs`: how long to block for an answer once the grant is spent (default 10 s). */
   constructor(channel: GrantChannel, ask: (version: number) => void, waitMs: number = DEFAULT_WAIT_MS) {
     this.#waitMs = waitMs;
-    this.#signal = new Int32Array(channel.signal);
-    this.#granted = new BigInt64Array(channel.granted);
-    this.#versions = channel.versions;
     this.#ask = ask;
-    this.#askedAt = channel.versions.map(() => undefined);
+    this.addChannel(channel);
+  }
+
+  addChannel(channel: GrantChannel): void {
+    this.#channels.push({
+      signal: new Int32Array(channel.signal),
+      granted: new BigInt64Array(channel.granted),
+      versions: channel.versions,
+      askedAt: channel.versions.map(() => undefined),
+    });
   }
 
   budget(version: number): EncryptionBudget {
     let b = this.#budgets.get(version);
     if (b === undefined) {
-      const i = this.#versions.indexOf(version);
+      const c = this.#channels.find((ch) => ch.versions.includes(version));
+      const i = c === undefined ? -1 : c.versions.indexOf(version);
       b = new EncryptionBudget({
         hardLimit: Number.MAX_SAFE_INTEGER,
         softLimit: Number.MAX_SAFE_INTEGER,
         reservationBlock: LOCAL_BLOCK,
-        reserve: (ceiling) => this.#ensure(i, version, ceiling),
+        reserve: (ceiling) => this.#ensure(c, i, version, ceiling),
       });
       this.#budgets.set(version, b);
     }
     return b;
   }
 
-  #ensure(i: number, version: number, ceiling: number): void {
-    if (i < 0) throw new KeyUsageExhausted('no encryption budget for this key version');
+  #ensure(c: Channel | undefined, i: number, version: number, ceiling: number): void {
+    if (c === undefined || i < 0) throw new KeyUsageExhausted('no encryption budget for this key version');
     for (;;) {
-      const gen = Atomics.load(this.#signal, 0);
-      const granted = Number(Atomics.load(this.#granted, i));
-      if (granted - ceiling < REFILL_AT && this.#askedAt[i] !== granted && Atomics.load(this.#signal, 1 + i) === 0) {
-        this.#askedAt[i] = granted;
+      const gen = Atomics.load(c.signal, 0);
+      const granted = Number(Atomics.load(c.granted, i));
+      if (granted - ceiling < REFILL_AT && c.askedAt[i] !== granted && Atomics.load(c.signal, 1 + i) === 0) {
+        c.askedAt[i] = granted;
         this.#ask(version);
       }
       if (granted >= ceiling) return;
-      if (Atomics.load(this.#signal, 1 + i) !== 0) throw new KeyUsageExhausted('data key reached its encryption limit');
-      if (Atomics.wait(this.#signal, 0, gen, this.#waitMs) === 'timed-out' && Number(Atomics.load(this.#granted, i)) < ceiling) {
+      if (Atomics.load(c.signal, 1 + i) !== 0) throw new KeyUsageExhausted('data key reached its encryption limit');
+      if (Atomics.wait(c.signal, 0, gen, this.#waitMs) === 'timed-out' && Number(Atomics.load(c.granted, i)) < ceiling) {
         throw new KeyUsageExhausted('no encryption budget granted in time');
       }
     }

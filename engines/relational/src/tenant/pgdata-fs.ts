@@ -10,17 +10,28 @@
 // cache, like a file size reaching the disk with fsync: after a crash a file may come back shorter
 // than its unsynced writes, never longer. Pages beyond the size are cut off when a file is opened,
 // and bytes past the size in the last page are always zero, so growing a file shows zeros.
+//
+// Re-encryption (after a DEK rotation) copies an open file page by page into `<name>.wk-rekey`
+// under the current key, a slice at a time between PostgreSQL's calls; writes and truncations of
+// pages already copied go to both files, so the copy never falls behind. When complete it is
+// fsynced, renamed over the original, the directory fsynced, and the FileState's PageFile swapped
+// in place (descriptors PostgreSQL holds keep working). A crash before the rename leaves only a
+// stray copy, removed at the next open; the original still opens under its (not yet retired) key.
 import type { Stats } from 'node:fs';
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, unlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BaseFilesystem, type FsStats } from '@electric-sql/pglite/basefs';
 import { type PageCipherSource, type PageFile, syncDirSync, type TenantDir } from '@weftkit/kernel';
 import { Errno, errnoOf, FsErrno } from './fs-errno.js';
+import { REKEY_SUFFIX } from './pgdata-scan.js';
 import { PG_PAGE, readSizePage, writeSizePage } from './size-page.js';
 
 const IDLE_FILES = 64;
 const S_IFREG = 0o100000;
 const MOUNT_POINT = '/pglite/data';
+
+/** The steps of finishing one file's re-encryption, for crash tests. */
+export type RekeyStep = 'copied' | 'synced' | 'renamed' | 'dir-synced';
 
 export interface PgDataFsOptions {
   readonly dir: TenantDir;
@@ -31,6 +42,16 @@ export interface PgDataFsOptions {
   readonly onError?: (op: string, path: string, errno: number, err: unknown) => void;
   /** Test instrumentation: every fsync PostgreSQL asks for (file or directory). */
   readonly onFsync?: (path: string) => void;
+  /** Test instrumentation: each step of finishing a file's re-encryption. */
+  readonly onRekeyStep?: (step: RekeyStep, path: string) => void;
+}
+
+interface Shadow {
+  readonly pf: PageFile;
+  /** Path relative to the tenant directory. */
+  readonly rel: string;
+  /** Pages [0, copied) are in the copy and kept in step with the original. */
+  copied: number;
 }
 
 interface FileState {
@@ -42,6 +63,8 @@ interface FileState {
   refs: number;
   /** Undefined once unlinked or renamed over while open. */
   path: string | undefined;
+  /** The re-encryption copy being built, if any. */
+  shadow: Shadow | undefined;
 }
 
 export class PgDataFs extends BaseFilesystem {
@@ -50,11 +73,13 @@ export class PgDataFs extends BaseFilesystem {
   readonly #ciphers: PageCipherSource;
   readonly #onError: PgDataFsOptions['onError'];
   readonly #onFsync: PgDataFsOptions['onFsync'];
+  readonly #onRekeyStep: PgDataFsOptions['onRekeyStep'];
   readonly #byPath = new Map<string, FileState>();
   readonly #byFd = new Map<number, FileState>();
   /** Open files nobody holds, oldest first: kept so create-then-open and lstat do not reopen. */
   readonly #idle = new Set<FileState>();
   readonly #page = Buffer.alloc(PG_PAGE);
+  readonly #rekeyPage = Buffer.alloc(PG_PAGE);
   #nextFd = 1;
 
   constructor(options: PgDataFsOptions) {
@@ -64,6 +89,7 @@ export class PgDataFs extends BaseFilesystem {
     this.#ciphers = options.ciphers;
     this.#onError = options.onError;
     this.#onFsync = options.onFsync;
+    this.#onRekeyStep = options.onRekeyStep;
   }
 
   // PostgreSQL calls fsync(); Emscripten sends it to stream_ops.fsync, which its generic FS bridge
@@ -107,6 +133,7 @@ export class PgDataFs extends BaseFilesystem {
   closeAllSync(): void {
     const all = new Set([...this.#byPath.values(), ...this.#byFd.values()]);
     for (const f of all) {
+      this.#dropShadow(f);
       if (!f.pf.closed) {
         this.#saveSize(f);
         f.pf.closeSync();
@@ -116,6 +143,7 @@ export class PgDataFs extends BaseFilesystem {
     this.#byFd.clear();
     this.#idle.clear();
     this.#page.fill(0);
+    this.#rekeyPage.fill(0);
   }
 
   open(path: string): number {
@@ -234,6 +262,8 @@ export class PgDataFs extends BaseFilesystem {
       for (const [p, f] of [...this.#byPath]) {
         if (p !== oldPath && !p.startsWith(`${oldPath}/`)) continue;
         const moved = newPath + p.slice(oldPath.length);
+        // The copy sits beside the old name: start that file over later.
+        this.#dropShadow(f);
         this.#byPath.delete(p);
         this.#byPath.set(moved, f);
         f.path = moved;
@@ -269,7 +299,7 @@ export class PgDataFs extends BaseFilesystem {
   }
 
   readdir(path: string): string[] {
-    return this.#op('readdir', path, () => readdirSync(this.#abs(path)));
+    return this.#op('readdir', path, () => readdirSync(this.#abs(path)).filter((n) => !n.endsWith(REKEY_SUFFIX)));
   }
 
   // Modes and times are not stored: every file is a 0600 PageFile, PostgreSQL relies on neither.
@@ -284,6 +314,110 @@ export class PgDataFs extends BaseFilesystem {
   /** Opens (or reuses) the file at `path` and checks its size page: an authentication failure throws. */
   verifySync(path: string): number {
     return this.#op('verify', path, () => this.#sizeOf(path));
+  }
+
+  /**
+   * One slice of re-encrypting the file at `path` under the current key: copies up to `maxPages`
+   * pages into its copy, and once the copy is complete puts it in place of the original. Returns
+   * the pages copied and whether the file is done (it then uses the current key). Files removed or
+   * renamed meanwhile drop their copy; `reencryptSlice` starts them over.
+   */
+  reencryptSlice(path: string, maxPages: number): { readonly pages: number; readonly done: boolean } {
+    const f = this.#acquire(path);
+    if (f.shadow === undefined) {
+      if (f.pf.keyVersion === this.#ciphers.currentVersion) return { pages: 0, done: true };
+      const rel = this.#rel(path) + REKEY_SUFFIX;
+      const abs = this.#dir.resolve(rel);
+      rmStray(abs);
+      const pf = this.#dir.createPageFileSync(rel, { ciphers: this.#ciphers, pageSize: f.pf.pageSize, syncOnCreate: false });
+      f.shadow = { pf, rel, copied: 0 };
+      // Held until the copy is in place or dropped, so the idle trim cannot close it.
+      f.refs++;
+      this.#idle.delete(f);
+    }
+    const s = f.shadow;
+    const end = Math.min(f.pf.pageCount, s.copied + maxPages);
+    const page = this.#rekeyPage;
+    let pages = 0;
+    try {
+      for (; s.copied < end; s.copied++, pages++) {
+        if (f.pf.readSync(s.copied, page) === null) break;
+        s.pf.writeSync(s.copied, page);
+      }
+      if (s.copied < f.pf.pageCount) return { pages, done: false };
+      const abs = this.#abs(f.path!);
+      this.#onRekeyStep?.('copied', path);
+      s.pf.syncSync();
+      this.#onRekeyStep?.('synced', path);
+      renameSync(this.#dir.resolve(s.rel), abs);
+      this.#onRekeyStep?.('renamed', path);
+      syncDirSync(dirname(abs));
+      this.#onRekeyStep?.('dir-synced', path);
+    } catch (err) {
+      this.#dropShadow(f);
+      throw err;
+    } finally {
+      page.fill(0);
+    }
+    const old = f.pf;
+    f.pf = s.pf;
+    f.shadow = undefined;
+    old.closeSync();
+    this.#release(f);
+    return { pages, done: true };
+  }
+
+  /** Key versions of files PostgreSQL still holds open after removing or replacing them. */
+  unlinkedKeyVersions(): Set<number> {
+    const out = new Set<number>();
+    for (const f of this.#byFd.values()) if (f.path === undefined && !f.pf.closed) out.add(f.pf.keyVersion);
+    return out;
+  }
+
+  /** Removes re-encryption copies a crash left behind (call before PostgreSQL starts). Returns how many. */
+  removeRekeyLeftovers(): number {
+    let removed = 0;
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const full = join(dir, e.name);
+        if (e.isDirectory()) walk(full);
+        else if (e.name.endsWith(REKEY_SUFFIX)) {
+          unlinkSync(full);
+          syncDirSync(dir);
+          removed++;
+        }
+      }
+    };
+    walk(this.#abs(''));
+    return removed;
+  }
+
+  #put(f: FileState, pageNo: number, data: Buffer): void {
+    f.pf.writeSync(pageNo, data);
+    if (f.shadow !== undefined && pageNo < f.shadow.copied) f.shadow.pf.writeSync(pageNo, data);
+  }
+
+  #cut(f: FileState, pages: number): void {
+    f.pf.truncateSync(pages);
+    const s = f.shadow;
+    if (s !== undefined && pages < s.copied) {
+      s.pf.truncateSync(pages);
+      s.copied = pages;
+    }
+  }
+
+  /** Abandons `f`'s re-encryption copy (the file was moved, removed or closed). */
+  #dropShadow(f: FileState): void {
+    const s = f.shadow;
+    if (s === undefined) return;
+    f.shadow = undefined;
+    s.pf.closeSync();
+    try {
+      rmStray(this.#dir.resolve(s.rel));
+    } catch (err) {
+      this.#onError?.('rekey-drop', s.rel, errnoOf(err), err);
+    }
+    this.#release(f);
   }
 
   /**
@@ -360,7 +494,7 @@ export class PgDataFs extends BaseFilesystem {
   }
 
   #track(path: string, pf: PageFile, size: number): FileState {
-    const f: FileState = { pf, size, savedSize: size, refs: 0, path };
+    const f: FileState = { pf, size, savedSize: size, refs: 0, path, shadow: undefined };
     this.#byPath.set(path, f);
     this.#idle.add(f);
     this.#trimIdle();
@@ -397,6 +531,7 @@ export class PgDataFs extends BaseFilesystem {
     if (f === undefined) return;
     this.#byPath.delete(path);
     f.path = undefined;
+    this.#dropShadow(f);
     if (f.refs === 0) {
       this.#idle.delete(f);
       f.pf.closeSync();
@@ -406,6 +541,7 @@ export class PgDataFs extends BaseFilesystem {
   #saveSize(f: FileState): void {
     if (f.size === f.savedSize || f.pf.closed) return;
     writeSizePage(f.pf, f.size, this.#page);
+    if (f.shadow !== undefined && f.shadow.copied > 0) writeSizePage(f.shadow.pf, f.size, this.#page);
     f.savedSize = f.size;
   }
 
@@ -419,11 +555,11 @@ export class PgDataFs extends BaseFilesystem {
       const inPage = at - p * PG_PAGE;
       const n = Math.min(PG_PAGE - inPage, src.length - done);
       if (n === PG_PAGE) {
-        f.pf.writeSync(p + 1, src.subarray(done, done + PG_PAGE));
+        this.#put(f, p + 1, src.subarray(done, done + PG_PAGE));
       } else {
         const page = this.#pageForUpdate(f, p);
         src.copy(page, inPage, done, done + n);
-        f.pf.writeSync(p + 1, page);
+        this.#put(f, p + 1, page);
       }
       done += n;
     }
@@ -451,7 +587,7 @@ export class PgDataFs extends BaseFilesystem {
     for (let i = off; i < PG_PAGE; i++) {
       if (page[i] !== 0) {
         page.fill(0, off);
-        f.pf.writeSync(p + 1, page);
+        this.#put(f, p + 1, page);
         return;
       }
     }
@@ -463,17 +599,25 @@ export class PgDataFs extends BaseFilesystem {
   #resize(f: FileState, len: number): void {
     if (len === f.size) return;
     if (len > f.size) {
-      f.pf.truncateSync(1 + Math.ceil(len / PG_PAGE));
+      this.#cut(f, 1 + Math.ceil(len / PG_PAGE));
       f.size = len;
       return;
     }
     f.size = len;
     if (f.pf.pageCount > 0) this.#saveSize(f);
-    f.pf.truncateSync(f.pf.pageCount === 0 ? 0 : 1 + Math.ceil(len / PG_PAGE));
+    this.#cut(f, f.pf.pageCount === 0 ? 0 : 1 + Math.ceil(len / PG_PAGE));
     if (len % PG_PAGE !== 0) {
       const p = Math.floor(len / PG_PAGE);
-      f.pf.writeSync(p + 1, this.#pageForUpdate(f, p));
+      this.#put(f, p + 1, this.#pageForUpdate(f, p));
     }
+  }
+}
+
+function rmStray(abs: string): void {
+  try {
+    unlinkSync(abs);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
 

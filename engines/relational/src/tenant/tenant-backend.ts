@@ -36,3 +36,58 @@ export interface TenantManager {
   /** Closes every backend cleanly (checkpoint, fsync), within the shutdown deadline. */
   close(): Promise<void>;
 }
+
+/** A DEK rotation started by `TenantKeyAdmin.rotateDek` (the admin socket's `keys.rotate-dek` result). */
+export interface DekRotation {
+  readonly tenant: string;
+  /** The new current DEK version. */
+  readonly keyVersion: number;
+  /** PGDATA files the background job rewrites under it. */
+  readonly segmentsToReencrypt: number;
+}
+
+export interface ReencryptionStatus {
+  readonly tenant: string;
+  readonly running: boolean;
+  /** PGDATA files still under an older DEK version. */
+  readonly segmentsRemaining: number;
+  readonly bytesRemaining: number;
+  /** Bytes rewritten for this tenant since the engine started. */
+  readonly bytesDone: number;
+  /** Code of the last failure (the job retries on the next rotation or open). */
+  readonly lastError: string | null;
+}
+
+export interface TenantKeyStatus {
+  readonly tenant: string;
+  readonly currentVersion: number;
+  readonly versions: readonly number[];
+  /** Whether this engine has the tenant open (re-encryption runs only while it is). */
+  readonly open: boolean;
+  /** Null when nothing was or is to be re-encrypted. */
+  readonly reencryption: ReencryptionStatus | null;
+}
+
+export interface TenantShredResult {
+  readonly tenant: string;
+  readonly destroyedKeyVersions: readonly number[];
+  readonly filesRemoved: number;
+  readonly keyringGeneration: number;
+}
+
+/** Online key operations of the tenant manager (the admin socket's `keys.*` and `tenant.shred`). */
+export interface TenantKeyAdmin {
+  /** New DEK version; the tenant (opened if needed) re-encrypts its files in the background. */
+  rotateDek(tenant: string, options?: { readonly bytesPerSecond?: number }): Promise<DekRotation>;
+  /** Terminates the tenant's sessions (`TenantShredded`), closes it, destroys its DEKs, removes its files. */
+  shred(tenant: string): Promise<TenantShredResult>;
+  keyStatus(): TenantKeyStatus[];
+  /** Open tenants' re-encryption backlog: files and bytes still under an older version (for /metrics). */
+  reencryptRemaining(): { readonly tenant: string; readonly files: number; readonly bytes: number }[];
+  /** Bytes re-encrypted since start, all tenants. */
+  readonly reencryptedBytes: number;
+}
+
+export function hasKeyAdmin(m: TenantManager): m is TenantManager & TenantKeyAdmin {
+  return typeof (m as Partial<TenantKeyAdmin>).rotateDek === 'function' && typeof (m as Partial<TenantKeyAdmin>).shred === 'function';
+}

@@ -2,7 +2,15 @@
 // a memory budget; idle, unheld tenants are closed after a timeout. Held tenants are never evicted.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertTenantName, type Keyring, type Logger, silentLogger, tenantDirPath } from '@weftkit/kernel';
+import {
+  assertTenantName,
+  type Keyring,
+  type Logger,
+  shredTenant,
+  silentLogger,
+  type TenantShredded as ShredRecord,
+  tenantDirPath,
+} from '@weftkit/kernel';
 import {
   TenantBackendClosed,
   TenantBackendCrashed,
@@ -10,13 +18,26 @@ import {
   TenantCapacityExhausted,
   TenantKeyMissing,
   TenantManagerClosed,
+  TenantOpenFailed,
+  TenantShredded,
 } from '../errors.js';
 import { answerGrant, createGrantChannel, type GrantChannel, INITIAL_GRANT, REFILL_GRANT } from './encryption-grant.js';
-import type { TenantBackend, TenantManager, TenantManagerStats, TransactionStatus } from './tenant-backend.js';
+import { scanPgData } from './pgdata-scan.js';
+import type {
+  DekRotation,
+  ReencryptionStatus,
+  TenantBackend,
+  TenantKeyAdmin,
+  TenantKeyStatus,
+  TenantManager,
+  TenantManagerStats,
+  TenantShredResult,
+  TransactionStatus,
+} from './tenant-backend.js';
 import { TemplateStore } from './template-store.js';
 import { compilePgliteWasm } from './wasm-module.js';
 import { TenantWorker } from './worker-client.js';
-import type { WasmModule, WorkerData } from './worker-messages.js';
+import type { ReencryptProgress, WasmModule, WorkerData } from './worker-messages.js';
 
 export interface TenantManagerOptions {
   /** WEFTKIT_DATA_DIR: holds keyring.json, tenants/<name>/pgdata and relational/template-*.bin. */
@@ -41,6 +62,8 @@ export interface TenantManagerOptions {
   readonly spareWorker?: boolean;
   /** Precompiled pglite.wasm shared by every worker (default: compiled once by the manager). */
   readonly wasmModule?: WasmModule;
+  /** Default rate of background re-encryption after a DEK rotation (default 32 MiB/s). */
+  readonly reencryptBytesPerSecond?: number;
 }
 
 /** Per-worker memory beside the wasm heap (V8 isolate, modules, buffers); measured ~25–35 MB. */
@@ -61,13 +84,25 @@ interface Entry {
   lastUsed: number;
   idleTimer: NodeJS.Timeout | undefined;
   backend: TenantBackend;
+  /** Crypto-shredded: every exchange fails `TenantShredded`. */
+  shredded: boolean;
+  /** Encryption grants handed to the worker; a version is served by the first that lists it. */
+  grants: GrantChannel[];
 }
 
-export function createTenantManager(options: TenantManagerOptions): TenantManager {
+interface Rekey {
+  running: boolean;
+  filesRemaining: number;
+  bytesRemaining: number;
+  bytesDone: number;
+  lastError: string | null;
+}
+
+export function createTenantManager(options: TenantManagerOptions): TenantManager & TenantKeyAdmin {
   return new WorkerTenantManager(options);
 }
 
-class WorkerTenantManager implements TenantManager {
+class WorkerTenantManager implements TenantManager, TenantKeyAdmin {
   readonly #o: TenantManagerOptions;
   readonly #log: Logger;
   readonly #entries = new Map<string, Entry>();
@@ -75,6 +110,10 @@ class WorkerTenantManager implements TenantManager {
   readonly #workerData: Promise<WorkerData>;
   #waiters: (() => void)[] = [];
   #spare: Promise<TenantWorker> | undefined;
+  /** Tenants shredded while this manager ran: never opened (nor re-created) again. */
+  readonly #shredded = new Set<string>();
+  readonly #rekeys = new Map<string, Rekey>();
+  #reencryptedBytes = 0;
   #closed = false;
   #created = 0;
   #evicted = 0;
@@ -105,6 +144,7 @@ class WorkerTenantManager implements TenantManager {
       },
     });
     this.#refillSpare();
+    this.#resumeReencryption();
   }
 
   stats(): TenantManagerStats {
@@ -122,6 +162,7 @@ class WorkerTenantManager implements TenantManager {
     const deadline = Date.now() + (this.#o.openTimeoutSeconds ?? 30) * 1000;
     for (;;) {
       if (this.#closed) throw new TenantManagerClosed('tenant manager is closed');
+      if (this.#shredded.has(tenant)) throw new TenantShredded('this tenant was crypto-shredded');
       const e = this.#entries.get(tenant);
       if (e !== undefined && (e.state === 'opening' || e.state === 'open')) return this.#hold(e);
       if (e !== undefined) {
@@ -146,6 +187,185 @@ class WorkerTenantManager implements TenantManager {
     ]);
   }
 
+  // --- key operations (TenantKeyAdmin) ----------------------------------------------------
+
+  get reencryptedBytes(): number {
+    return this.#reencryptedBytes;
+  }
+
+  async rotateDek(tenant: string, options: { readonly bytesPerSecond?: number } = {}): Promise<DekRotation> {
+    assertTenantName(tenant);
+    if (this.#shredded.has(tenant)) throw new TenantShredded('this tenant was crypto-shredded');
+    const { keyring } = this.#o;
+    const info = await keyring.rotateDek(tenant);
+    // Opened if it was not: an open worker picks up files under older versions by itself.
+    const held = await this.open(tenant);
+    try {
+      const e = this.#entries.get(tenant);
+      if (e === undefined || e.worker === undefined || e.state !== 'open') throw new TenantBackendClosed('tenant backend is closed');
+      const exported = await keyring.exportTenantKeys(tenant);
+      let key: ArrayBuffer | undefined;
+      for (const k of exported.keys) {
+        if (k.version === info.currentVersion) {
+          key = new ArrayBuffer(k.key.length);
+          new Uint8Array(key).set(k.key);
+        }
+        k.key.fill(0);
+      }
+      if (key === undefined) throw new TenantOpenFailed('the new data key version is missing from the keyring');
+      const grant = createGrantChannel([info.currentVersion]);
+      answerGrant(grant, info.currentVersion, (v) => keyring.reserveEncryptions(tenant, v, INITIAL_GRANT));
+      e.grants.push(grant);
+      const r = await e.worker.rekey({
+        op: 'rekey',
+        currentVersion: info.currentVersion,
+        key: { version: info.currentVersion, key },
+        grant,
+        ...(options.bytesPerSecond === undefined ? {} : { bytesPerSecond: options.bytesPerSecond }),
+      });
+      this.#log.info('data key rotated; re-encrypting in the background', { tenant, keyVersion: info.currentVersion, files: r.files, bytes: r.bytes });
+      return { tenant, keyVersion: info.currentVersion, segmentsToReencrypt: r.files };
+    } finally {
+      held.release();
+    }
+  }
+
+  async shred(tenant: string): Promise<TenantShredResult> {
+    assertTenantName(tenant);
+    if (this.#closed) throw new TenantManagerClosed('tenant manager is closed');
+    const had = this.#shredded.has(tenant);
+    this.#shredded.add(tenant);
+    let r: ShredRecord;
+    try {
+      for (let e = this.#entries.get(tenant); e !== undefined; e = this.#entries.get(tenant)) await this.#kill(e);
+      r = await shredTenant(this.#o.keyring, this.#o.dataDir, tenant);
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'WK_CRYPTO_TENANT_UNKNOWN' && !had) this.#shredded.delete(tenant);
+      throw err;
+    }
+    this.#rekeys.delete(tenant);
+    this.#log.info('tenant crypto-shredded', { tenant, keyVersions: r.destroyedKeyVersions.length, files: r.filesRemoved });
+    return { tenant, destroyedKeyVersions: r.destroyedKeyVersions, filesRemoved: r.filesRemoved, keyringGeneration: r.keyringGeneration };
+  }
+
+  keyStatus(): TenantKeyStatus[] {
+    return this.#o.keyring.listTenants().map((t) => {
+      const e = this.#entries.get(t.tenant);
+      const open = e !== undefined && e.state === 'open';
+      const r = this.#rekeys.get(t.tenant);
+      let reencryption: ReencryptionStatus | null = null;
+      if (r !== undefined && (open || r.running)) {
+        reencryption = {
+          tenant: t.tenant,
+          running: r.running,
+          segmentsRemaining: r.filesRemaining,
+          bytesRemaining: r.bytesRemaining,
+          bytesDone: r.bytesDone,
+          lastError: r.lastError,
+        };
+      } else if (t.versions.length > 1 || r !== undefined) {
+        // Not open: what its next open will re-encrypt, read from the file headers.
+        const pending = this.#pendingOnDisk(t.tenant, t.currentVersion);
+        reencryption = {
+          tenant: t.tenant,
+          running: false,
+          segmentsRemaining: pending.files,
+          bytesRemaining: pending.bytes,
+          bytesDone: r?.bytesDone ?? 0,
+          lastError: r?.lastError ?? null,
+        };
+      }
+      return { tenant: t.tenant, currentVersion: t.currentVersion, versions: t.versions, open, reencryption };
+    });
+  }
+
+  /** Re-encryption progress per tenant with one under way or pending in an open tenant (for /metrics). */
+  reencryptRemaining(): { readonly tenant: string; readonly files: number; readonly bytes: number }[] {
+    const out: { tenant: string; files: number; bytes: number }[] = [];
+    for (const [tenant, r] of this.#rekeys) {
+      const e = this.#entries.get(tenant);
+      if (e !== undefined && e.state === 'open') out.push({ tenant, files: r.filesRemaining, bytes: r.bytesRemaining });
+    }
+    return out;
+  }
+
+  #pendingOnDisk(tenant: string, currentVersion: number): { files: number; bytes: number } {
+    try {
+      const scan = scanPgData(join(tenantDirPath(this.#o.dataDir, tenant), PGDATA_DIR), currentVersion);
+      return { files: scan.old.length, bytes: scan.old.reduce((n, f) => n + f.bytes, 0) };
+    } catch {
+      return { files: 0, bytes: 0 };
+    }
+  }
+
+  /** Tenants left with more than one DEK version (a rotation cut short) are opened to finish it. */
+  #resumeReencryption(): void {
+    let tenants: string[];
+    try {
+      tenants = this.#o.keyring.listTenants().filter((t) => t.versions.length > 1).map((t) => t.tenant);
+    } catch {
+      return;
+    }
+    for (const tenant of tenants) {
+      this.open(tenant).then(
+        (held) => held.release(),
+        (err: unknown) => this.#log.error('could not open a tenant to resume its re-encryption', { tenant, error_code: (err as { code?: string }).code }),
+      );
+    }
+  }
+
+  #onRekeyProgress(e: Entry, p: ReencryptProgress): void {
+    if (e.shredded) return;
+    let r = this.#rekeys.get(e.tenant);
+    if (r === undefined) {
+      r = { running: false, filesRemaining: 0, bytesRemaining: 0, bytesDone: 0, lastError: null };
+      this.#rekeys.set(e.tenant, r);
+    }
+    r.running = p.running;
+    r.filesRemaining = p.filesRemaining;
+    r.bytesRemaining = p.bytesRemaining;
+    r.bytesDone += p.bytesDelta;
+    r.lastError = p.lastError;
+    this.#reencryptedBytes += p.bytesDelta;
+    if (p.lastError !== null && !p.running) {
+      this.#log.error('re-encryption stopped; it resumes on the next rotation or when the tenant is opened again', { tenant: e.tenant, error_code: p.lastError });
+    }
+    // Only a complete, error-free scan of every file says which versions are still needed.
+    if (!p.running && p.lastError === null && p.versionsInUse.length > 0) this.#retire(e, p.versionsInUse);
+  }
+
+  /** Drops every DEK version of the tenant that is neither current nor used by a file; the worker zeroes them. */
+  #retire(e: Entry, inUse: readonly number[]): void {
+    const info = this.#o.keyring.listTenants().find((t) => t.tenant === e.tenant);
+    if (info === undefined) return;
+    const retired: number[] = [];
+    for (const v of info.versions) {
+      if (v === info.currentVersion || inUse.includes(v)) continue;
+      try {
+        this.#o.keyring.retireDekVersion(e.tenant, v);
+        retired.push(v);
+        this.#log.info('retired an old data key version', { tenant: e.tenant, keyVersion: v });
+      } catch (err) {
+        this.#log.error('could not retire an old data key version', { tenant: e.tenant, keyVersion: v, error_code: (err as { code?: string }).code });
+      }
+    }
+    if (retired.length > 0) e.worker?.forgetKeys(retired);
+  }
+
+  /** Shred: fails every exchange of the tenant with `TenantShredded` and stops its worker at once (no checkpoint: its data goes). */
+  async #kill(e: Entry): Promise<void> {
+    e.shredded = true;
+    clearTimeout(e.idleTimer);
+    e.state = 'gone';
+    await e.worker?.terminate();
+    // A boot under way notices the state and stops its worker itself.
+    await e.ready.catch(() => undefined);
+    await e.worker?.terminate();
+    await e.closed?.catch(() => undefined);
+    if (this.#entries.get(e.tenant) === e) this.#entries.delete(e.tenant);
+    this.#wake();
+  }
+
   // --- internals ---------------------------------------------------------------------------
 
   async #hold(e: Entry): Promise<{ readonly backend: TenantBackend; release(): void }> {
@@ -157,6 +377,10 @@ class WorkerTenantManager implements TenantManager {
         this.#unhold(e);
         throw err;
       }
+    }
+    if (e.shredded) {
+      this.#unhold(e);
+      throw new TenantShredded('this tenant was crypto-shredded');
     }
     let released = false;
     return {
@@ -183,7 +407,13 @@ class WorkerTenantManager implements TenantManager {
     e.idleTimer = setTimeout(() => {
       e.idleTimer = undefined;
       if (e.holds > 0 || e.state !== 'open') return;
-      const left = (this.#o.idleCloseSeconds ?? 300) * 1000 - (Date.now() - e.lastUsed);
+      const idleMs = (this.#o.idleCloseSeconds ?? 300) * 1000;
+      // A re-encryption runs only while the tenant is open: let it finish first.
+      if (this.#rekeys.get(e.tenant)?.running === true) {
+        this.#idleCheck(e, idleMs);
+        return;
+      }
+      const left = idleMs - (Date.now() - e.lastUsed);
       if (left > 0) this.#idleCheck(e, left);
       else void this.#closeEntry(e, this.#o.closeDeadlineMs ?? 8000);
     }, delayMs);
@@ -242,6 +472,8 @@ class WorkerTenantManager implements TenantManager {
       lastUsed: Date.now(),
       idleTimer: undefined,
       backend: { tenant, exchange: (m, onData) => this.#exchange(e, m, onData) },
+      shredded: false,
+      grants: [],
     };
     this.#entries.set(tenant, e);
     e.ready = this.#boot(e).then(
@@ -251,9 +483,9 @@ class WorkerTenantManager implements TenantManager {
       },
       (err: unknown) => {
         e.state = 'gone';
-        this.#entries.delete(tenant);
+        if (this.#entries.get(tenant) === e) this.#entries.delete(tenant);
         this.#wake();
-        throw err;
+        throw e.shredded ? new TenantShredded('this tenant was crypto-shredded', { cause: err }) : err;
       },
     );
     e.ready.catch(() => {});
@@ -266,7 +498,15 @@ class WorkerTenantManager implements TenantManager {
     const hasData = existsSync(join(tenantDirPath(dataDir, e.tenant), PGDATA_DIR));
     if (!keyring.hasTenant(e.tenant)) {
       if (hasData) throw new TenantKeyMissing('tenant has data but no data key');
-      await keyring.createTenant(e.tenant);
+      try {
+        await keyring.createTenant(e.tenant);
+      } catch (err) {
+        // The keyring's tombstone for a shredded name (kernel error, already 3D000): one code for clients.
+        if ((err as { code?: unknown }).code === 'WK_CRYPTO_TENANT_SHREDDED') {
+          throw new TenantShredded('this tenant was crypto-shredded', { cause: err });
+        }
+        throw err;
+      }
       this.#created++;
     }
     const template = hasData ? undefined : await this.#templates.get();
@@ -278,6 +518,7 @@ class WorkerTenantManager implements TenantManager {
       return { version: k.version, key };
     });
     const grant = createGrantChannel(keys.map((k) => k.version));
+    e.grants = [grant];
     const reserve = (version: number): number => keyring.reserveEncryptions(e.tenant, version, REFILL_GRANT);
     answerGrant(grant, exported.currentVersion, (v) => keyring.reserveEncryptions(e.tenant, v, INITIAL_GRANT));
     const tKeys = performance.now();
@@ -285,7 +526,8 @@ class WorkerTenantManager implements TenantManager {
     const tWorker = performance.now();
     e.worker = worker;
     worker.events = {
-      onRefill: (version) => answerGrant(grant, version, reserve),
+      onRefill: (version) => answerGrant(e.grants.find((g) => g.versions.includes(version)) ?? grant, version, reserve),
+      onRekeyProgress: (p) => this.#onRekeyProgress(e, p),
       onLog: (level, message, fields) => this.#log[level](message, { tenant: e.tenant, ...fields }),
       onExit: () => this.#onWorkerExit(e, worker),
     };
@@ -302,6 +544,7 @@ class WorkerTenantManager implements TenantManager {
         keys,
         grant: grant satisfies GrantChannel,
         ...(template === undefined ? {} : { template }),
+        ...(this.#o.reencryptBytesPerSecond === undefined ? {} : { reencryptBytesPerSecond: this.#o.reencryptBytesPerSecond }),
       });
     } catch (err) {
       await worker.terminate();
@@ -338,12 +581,14 @@ class WorkerTenantManager implements TenantManager {
   }
 
   async #exchange(e: Entry, messages: Uint8Array, onData: (chunk: Uint8Array) => void): Promise<TransactionStatus | null> {
+    if (e.shredded) throw new TenantShredded('terminating connection: the tenant was crypto-shredded');
     if (e.crashed) throw new TenantBackendCrashed('tenant backend stopped');
     if (e.state !== 'open' || e.worker === undefined) throw new TenantBackendClosed('tenant backend is closed');
     e.lastUsed = Date.now();
     try {
       return await e.worker.exchange(messages, onData, (this.#o.backendTimeoutSeconds ?? 600) * 1000);
     } catch (err) {
+      if (e.shredded) throw new TenantShredded('terminating connection: the tenant was crypto-shredded', { cause: err });
       // The worker is being terminated: forget it now so the next open starts a fresh one.
       if (err instanceof TenantBackendCrashed || err instanceof TenantBackendTimeout) this.#markCrashed(e);
       throw err;

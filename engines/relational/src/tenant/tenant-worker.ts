@@ -7,11 +7,12 @@ import { BaseFilesystem } from '@electric-sql/pglite/basefs';
 import { PageAuthenticationFailed, PageFileCorrupt, TenantDir } from '@weftkit/kernel';
 import { GrantedBudgets } from './encryption-grant.js';
 import { PgDataFs } from './pgdata-fs.js';
+import { ReencryptJob } from './reencrypt-job.js';
 import { tenantStartParams } from './pglite-options.js';
 import { ResponseScanner } from './response-scanner.js';
 import { buildTemplateArchive } from './template-build.js';
 import { materializeTemplate } from './template-copy.js';
-import type { ToMain, ToWorker, WorkerData, WorkerOpen } from './worker-messages.js';
+import type { ToMain, ToWorker, WorkerData, WorkerOpen, WorkerRekey } from './worker-messages.js';
 import { WorkerCiphers } from './worker-ciphers.js';
 
 /** Responses are posted in batches of about this size (PGlite streams ~8 KiB chunks). */
@@ -25,6 +26,10 @@ const post = (m: ToMain, transfer?: TransferListItem[]): void => port.postMessag
 let db: PGlite | undefined;
 let fs: PgDataFs | undefined;
 let ciphers: WorkerCiphers | undefined;
+let budgets: GrantedBudgets | undefined;
+let job: ReencryptJob | undefined;
+/** Exchanges running in PGlite: re-encryption slices wait for none. */
+let inflight = 0;
 /**
  * Whether PGlite must call the FS's syncToFs after each exchange. Durability comes from PostgreSQL's
  * own fsync calls (the stream_ops.fsync hook in pgdata-fs.ts); PGlite's per-call syncToFs only
@@ -49,6 +54,14 @@ async function handle(m: ToWorker): Promise<void> {
     case 'x':
       exchange(m.id, m.bytes);
       return;
+    case 'rekey': {
+      const r = rekey(m);
+      post({ op: 'rekeyed', files: r.files, bytes: r.bytes });
+      return;
+    }
+    case 'forget-keys':
+      for (const v of m.versions) ciphers?.forget(v);
+      return;
     case 'close':
       await close();
       post({ op: 'closed' });
@@ -69,7 +82,7 @@ async function open(m: WorkerOpen): Promise<void> {
     keys.set(k.version, Buffer.from(new Uint8Array(k.key)));
     new Uint8Array(k.key).fill(0);
   }
-  const budgets = new GrantedBudgets(m.grant, (version) => post({ op: 'refill', version }));
+  budgets = new GrantedBudgets(m.grant, (version) => post({ op: 'refill', version }));
   ciphers = new WorkerCiphers(m.tenant, m.currentVersion, keys, budgets);
   const dir = TenantDir.openSync(m.dataDir, m.tenant);
   if (!existsSync(dir.resolve(PGDATA_DIR))) {
@@ -84,6 +97,8 @@ async function open(m: WorkerOpen): Promise<void> {
       post({ op: 'log', level: 'warn', message: 'tenant storage error', fields: { fsOp: op, path, errno, code: codeOf(err), error: String(err) } }),
     ...(m.countFsyncs === true ? { onFsync: () => post({ op: 'fsync' }) } : {}),
   });
+  const leftovers = fs.removeRekeyLeftovers();
+  if (leftovers > 0) post({ op: 'log', level: 'warn', message: 'removed unfinished re-encryption copies left by a crash', fields: { files: leftovers } });
   // Authenticate before PGlite mounts anything: a wrong key must be an error here, not a wasm crash.
   try {
     fs.verifySync('/global/pg_control');
@@ -101,6 +116,30 @@ async function open(m: WorkerOpen): Promise<void> {
     startParams: tenantStartParams(),
     ...(wasmModule === undefined ? {} : { pgliteWasmModule: wasmModule }),
   });
+  const pgFs = fs;
+  const c = ciphers;
+  job = new ReencryptJob({
+    fs: pgFs,
+    root: dir.resolve(PGDATA_DIR),
+    currentVersion: () => c.currentVersion,
+    busy: () => inflight > 0,
+    report: (p) => post({ op: 'rekey-progress', ...p }),
+    ...(m.reencryptBytesPerSecond === undefined ? {} : { bytesPerSecond: m.reencryptBytesPerSecond }),
+  });
+  // With one key version every file that opened is under it; with more, resume a rotation.
+  if (m.keys.length > 1) job.start();
+}
+
+function rekey(m: WorkerRekey): { files: number; bytes: number } {
+  const key = Buffer.from(new Uint8Array(m.key.key));
+  new Uint8Array(m.key.key).fill(0);
+  if (ciphers === undefined || budgets === undefined || job === undefined) {
+    key.fill(0);
+    throw new OpenError('WK_REL_TENANT_BACKEND_CLOSED', 'tenant is not open');
+  }
+  budgets.addChannel(m.grant);
+  ciphers.addKey(m.key.version, key, m.currentVersion);
+  return job.start(m.bytesPerSecond);
 }
 
 function exchange(id: number, bytes: Uint8Array): void {
@@ -139,12 +178,15 @@ function exchange(id: number, bytes: Uint8Array): void {
       post({ op: 'd', id, b }, [b.buffer]);
     }
   };
+  inflight++;
   db.execProtocolRawStream(bytes, { onRawData, syncToFs: syncAfterExchange }).then(
     () => {
+      inflight--;
       const b = flush();
       post({ op: 'r', id, status: scanner.status, fatal: scanner.fatal, heapBytes: heapBytes(), ...(b ? { b } : {}) }, b ? [b.buffer] : []);
     },
     () => {
+      inflight--;
       const b = flush();
       post({ op: 'r', id, status: null, crashed: true, ...(b ? { b } : {}) }, b ? [b.buffer] : []);
     },
@@ -152,6 +194,8 @@ function exchange(id: number, bytes: Uint8Array): void {
 }
 
 async function close(): Promise<void> {
+  job?.stop();
+  job = undefined;
   try {
     if (db !== undefined && !db.closed) await db.close();
   } finally {

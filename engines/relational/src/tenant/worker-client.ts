@@ -1,9 +1,9 @@
 // Main-thread handle of one tenant worker (tenant-worker.ts): request/response over postMessage,
 // streamed response batches, encryption-budget refills, termination when it crashes or hangs.
 import { Worker } from 'node:worker_threads';
-import { TenantBackendCrashed, TenantBackendTimeout, TenantOpenFailed, TenantTemplateInvalid, TenantWrongKey } from '../errors.js';
+import { TenantBackendClosed, TenantBackendCrashed, TenantBackendTimeout, TenantOpenFailed, TenantTemplateInvalid, TenantWrongKey } from '../errors.js';
 import type { TransactionStatus } from './tenant-backend.js';
-import type { ToMain, ToWorker, WorkerData, WorkerOpen } from './worker-messages.js';
+import type { ReencryptProgress, ToMain, ToWorker, WorkerData, WorkerOpen, WorkerRekey } from './worker-messages.js';
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(`./tenant-worker${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url);
@@ -26,6 +26,7 @@ interface Pending {
 
 export interface WorkerEvents {
   onRefill?: (version: number) => void;
+  onRekeyProgress?: (progress: ReencryptProgress) => void;
   onLog?: (level: 'warn' | 'error', message: string, fields: Record<string, unknown>) => void;
   /** The worker exited or was terminated (any reason). */
   onExit?: () => void;
@@ -86,6 +87,19 @@ export class TenantWorker {
     this.#post(m, m.keys.map((k) => k.key));
     const r = await reply;
     if (r.op === 'opened') this.heapBytes = r.heapBytes;
+  }
+
+  /** Hands the worker a new DEK version (transferred) and starts re-encrypting under it. */
+  async rekey(m: WorkerRekey): Promise<{ readonly files: number; readonly bytes: number }> {
+    const reply = this.#next('rekeyed');
+    this.#post(m, [m.key.key]);
+    const r = await reply;
+    return r.op === 'rekeyed' ? { files: r.files, bytes: r.bytes } : { files: 0, bytes: 0 };
+  }
+
+  /** Tells the worker to zero retired key versions. */
+  forgetKeys(versions: readonly number[]): void {
+    this.#post({ op: 'forget-keys', versions });
   }
 
   async buildTemplate(scratchDir: string, setupSql: string): Promise<Buffer> {
@@ -156,6 +170,8 @@ export class TenantWorker {
   #next(op: ToMain['op']): Promise<ToMain> {
     if (this.#exited) return Promise.reject(new TenantBackendCrashed('tenant backend stopped'));
     return new Promise((resolve, reject) => {
+      // One control request at a time; one overtaken (e.g. by a close) fails instead of hanging.
+      this.#waiter?.reject(new TenantBackendClosed('tenant backend is closing'));
       this.#waiter = {
         resolve: (m) => (m.op === op ? resolve(m) : reject(new TenantOpenFailed(`unexpected worker reply ${m.op}`))),
         reject,
@@ -185,6 +201,11 @@ export class TenantWorker {
       case 'refill':
         this.events.onRefill?.(m.version);
         return;
+      case 'rekey-progress': {
+        const { op: _op, ...progress } = m;
+        this.events.onRekeyProgress?.(progress);
+        return;
+      }
       case 'log':
         this.events.onLog?.(m.level, m.message, m.fields);
         return;

@@ -21,12 +21,38 @@ export interface WorkerOpen {
   /** The template archive, when the tenant has no PGDATA yet. */
   readonly template?: Uint8Array;
   readonly countFsyncs?: boolean;
+  /** Re-encryption rate for files left under an older DEK (default 32 MiB/s). */
+  readonly reencryptBytesPerSecond?: number;
+}
+
+/** A DEK rotation: the new version's key (transferred), its encryption grant, and re-encryption under it. */
+export interface WorkerRekey {
+  readonly op: 'rekey';
+  readonly currentVersion: number;
+  readonly key: { readonly version: number; readonly key: ArrayBuffer };
+  readonly grant: GrantChannel;
+  readonly bytesPerSecond?: number;
+}
+
+/** Where a tenant's re-encryption stands (sent at each rescan, file done, and about every 500 ms). */
+export interface ReencryptProgress {
+  readonly running: boolean;
+  /** Files still under an older DEK version. */
+  readonly filesRemaining: number;
+  readonly bytesRemaining: number;
+  /** Bytes rewritten since the previous report. */
+  readonly bytesDelta: number;
+  /** Key versions of the tenant's files; complete only when `running` is false and `lastError` null. */
+  readonly versionsInUse: readonly number[];
+  readonly lastError: string | null;
 }
 
 export type ToWorker =
   | WorkerOpen
   | { readonly op: 'x'; readonly id: number; readonly bytes: Uint8Array }
   | { readonly op: 'close' }
+  | WorkerRekey
+  | { readonly op: 'forget-keys'; readonly versions: readonly number[] }
   | { readonly op: 'build-template'; readonly scratchDir: string; readonly setupSql: string };
 
 export type ToMain =
@@ -44,6 +70,8 @@ export type ToMain =
       readonly b?: Uint8Array;
     }
   | { readonly op: 'refill'; readonly version: number }
+  | { readonly op: 'rekeyed'; readonly files: number; readonly bytes: number }
+  | ({ readonly op: 'rekey-progress' } & ReencryptProgress)
   | { readonly op: 'fsync' }
   | { readonly op: 'closed' }
   | { readonly op: 'template'; readonly bytes: Uint8Array }
