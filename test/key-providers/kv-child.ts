@@ -8,20 +8,31 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export interface KvChild {
   readonly url: string;
   readonly stderr: () => string;
+  readonly stdout: () => string;
   put(tenant: string, key: string, value: string): Promise<Response>;
   get(tenant: string, key: string): Promise<Response>;
   stop(): Promise<void>;
 }
 
 /** Starts the engine; resolves with its exit code and stderr if it exits before listening. */
-export function runKv(env: Record<string, string>): { child: ChildProcess; done: Promise<{ code: number; stderr: string }>; started: Promise<KvChild> } {
+export function runKv(env: Record<string, string>): {
+  child: ChildProcess;
+  done: Promise<{ code: number; stderr: string; stdout: string }>;
+  started: Promise<KvChild>;
+} {
   const child = spawn(process.execPath, ['--import', 'tsx', 'engines/kv/src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  const done = new Promise<{ code: number; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stderr })));
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  const done = new Promise<{ code: number; stderr: string; stdout: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code: code ?? -1, stderr, stdout })),
+  );
   const started = new Promise<KvChild>((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
@@ -32,6 +43,7 @@ export function runKv(env: Record<string, string>): { child: ChildProcess; done:
       resolve({
         url,
         stderr: () => stderr,
+        stdout: () => stdout,
         put: (tenant, key, value) => fetch(`${url}/items/${key}`, { method: 'PUT', headers: { ...auth(tenant), 'content-type': 'text/plain' }, body: value, signal: AbortSignal.timeout(20_000) }),
         get: (tenant, key) => fetch(`${url}/items/${key}`, { headers: auth(tenant), signal: AbortSignal.timeout(20_000) }),
         stop: async () => {

@@ -31,6 +31,8 @@ export class FakeGcpKms extends FakeHttpServer {
   readonly #keys = new Map<string, FakeCryptoKey>();
   /** The AAD of every successful call, newest last. */
   readonly aads: Buffer[] = [];
+  /** Successful decrypts. */
+  decrypts = 0;
 
   /** An OAuth access token the fake accepts, optionally limited to some key names (its IAM roles). */
   addToken(token: string, keys?: readonly string[]): void {
@@ -86,6 +88,7 @@ export class FakeGcpKms extends FakeHttpServer {
     const plaintext = material === undefined ? undefined : open(material, box.subarray(5), aad);
     if (plaintext === undefined) return invalid;
     this.aads.push(aad);
+    this.decrypts++;
     return { status: 200, body: { plaintext: plaintext.toString('base64'), usedPrimary: true } };
   }
 }

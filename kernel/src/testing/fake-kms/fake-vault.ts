@@ -29,6 +29,8 @@ export class FakeVault extends FakeHttpServer {
   sealed = false;
   /** Successful AppRole logins. */
   logins = 0;
+  /** Successful transit decrypts. */
+  decrypts = 0;
 
   addToken(token: string, options: FakeTokenOptions = {}): void {
     this.#tokens.set(token, {
@@ -100,6 +102,7 @@ export class FakeVault extends FakeHttpServer {
     if (key === undefined) return errors(400, 'invalid ciphertext: key version is disallowed by policy (too old)');
     const plaintext = open(key, Buffer.from(c[2]!, 'base64'), aad);
     if (plaintext === undefined) return errors(400, 'cipher: message authentication failed');
+    this.decrypts++;
     return { status: 200, body: { data: { plaintext: plaintext.toString('base64') } } };
   }
 
