@@ -23,7 +23,8 @@ const r = await q('select count(*), coalesce(max(id), 0) from t');
 process.stdout.write('rows ' + r.rows[0][0] + ' ' + r.rows[0][1] + '\\n');
 for (let id = Number(r.rows[0][1]) + 1; ; id++) {
   const w = await q('insert into t values (' + id + ', repeat(\\'x\\', ' + (id % 2000) + '))');
-  if (w.errors.length > 0) throw new Error('insert failed: ' + w.errors.join(','));
+  // An acknowledged autocommit insert: no error, and the backend is back outside any transaction.
+  if (w.errors.length > 0 || w.status !== 'I') throw new Error('insert failed: ' + w.errors.join(',') + ' status ' + w.status);
   process.stdout.write('ack ' + id + '\\n');
 }
 `;
