@@ -217,7 +217,7 @@ describe('relational online key operations under traffic', () => {
       await idle.query('select 1');
       let idleCode: string | undefined;
       let idleEnded = false;
-      idle.on('error', (err: { code?: string }) => {
+      idle.on('error', (err: Error & { code?: string }) => {
         // Then node-postgres adds 'Connection terminated unexpectedly' (no code).
         idleCode ??= err.code;
       });
