@@ -11,27 +11,22 @@
 // than its unsynced writes, never longer. Pages beyond the size are cut off when a file is opened,
 // and bytes past the size in the last page are always zero, so growing a file shows zeros.
 //
-// Re-encryption (after a DEK rotation) copies an open file page by page into `<name>.wk-rekey`
-// under the current key, a slice at a time between PostgreSQL's calls; writes and truncations of
-// pages already copied go to both files, so the copy never falls behind. When complete it is
-// fsynced, renamed over the original, the directory fsynced, and the FileState's PageFile swapped
-// in place (descriptors PostgreSQL holds keep working). A crash before the rename leaves only a
-// stray copy, removed at the next open; the original still opens under its (not yet retired) key.
+// Re-encryption after a DEK rotation builds a copy of each file beside it (pgdata-rekey.ts).
 import type { Stats } from 'node:fs';
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, unlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { BaseFilesystem, type FsStats } from '@electric-sql/pglite/basefs';
 import { type PageCipherSource, type PageFile, syncDirSync, type TenantDir } from '@weftkit/kernel';
 import { Errno, errnoOf, FsErrno } from './fs-errno.js';
+import { RekeyShadow, type RekeyStep, removeRekeyLeftovers } from './pgdata-rekey.js';
 import { REKEY_SUFFIX } from './pgdata-scan.js';
 import { PG_PAGE, readSizePage, writeSizePage } from './size-page.js';
+
+export type { RekeyStep } from './pgdata-rekey.js';
 
 const IDLE_FILES = 64;
 const S_IFREG = 0o100000;
 const MOUNT_POINT = '/pglite/data';
-
-/** The steps of finishing one file's re-encryption, for crash tests. */
-export type RekeyStep = 'copied' | 'synced' | 'renamed' | 'dir-synced';
 
 export interface PgDataFsOptions {
   readonly dir: TenantDir;
@@ -46,14 +41,6 @@ export interface PgDataFsOptions {
   readonly onRekeyStep?: (step: RekeyStep, path: string) => void;
 }
 
-interface Shadow {
-  readonly pf: PageFile;
-  /** Path relative to the tenant directory. */
-  readonly rel: string;
-  /** Pages [0, copied) are in the copy and kept in step with the original. */
-  copied: number;
-}
-
 interface FileState {
   pf: PageFile;
   /** Logical size in bytes. */
@@ -64,7 +51,7 @@ interface FileState {
   /** Undefined once unlinked or renamed over while open. */
   path: string | undefined;
   /** The re-encryption copy being built, if any. */
-  shadow: Shadow | undefined;
+  shadow: RekeyShadow | undefined;
 }
 
 export class PgDataFs extends BaseFilesystem {
@@ -326,41 +313,25 @@ export class PgDataFs extends BaseFilesystem {
     const f = this.#acquire(path);
     if (f.shadow === undefined) {
       if (f.pf.keyVersion === this.#ciphers.currentVersion) return { pages: 0, done: true };
-      const rel = this.#rel(path) + REKEY_SUFFIX;
-      const abs = this.#dir.resolve(rel);
-      rmStray(abs);
-      const pf = this.#dir.createPageFileSync(rel, { ciphers: this.#ciphers, pageSize: f.pf.pageSize, syncOnCreate: false });
-      f.shadow = { pf, rel, copied: 0 };
+      f.shadow = new RekeyShadow(this.#dir, this.#rel(path), this.#ciphers, f.pf.pageSize);
       // Held until the copy is in place or dropped, so the idle trim cannot close it.
       f.refs++;
       this.#idle.delete(f);
     }
     const s = f.shadow;
-    const end = Math.min(f.pf.pageCount, s.copied + maxPages);
-    const page = this.#rekeyPage;
-    let pages = 0;
+    let pages: number;
+    let pf: PageFile;
     try {
-      for (; s.copied < end; s.copied++, pages++) {
-        if (f.pf.readSync(s.copied, page) === null) break;
-        s.pf.writeSync(s.copied, page);
-      }
-      if (s.copied < f.pf.pageCount) return { pages, done: false };
-      const abs = this.#abs(f.path!);
-      this.#onRekeyStep?.('copied', path);
-      s.pf.syncSync();
-      this.#onRekeyStep?.('synced', path);
-      renameSync(this.#dir.resolve(s.rel), abs);
-      this.#onRekeyStep?.('renamed', path);
-      syncDirSync(dirname(abs));
-      this.#onRekeyStep?.('dir-synced', path);
+      pages = s.copy(f.pf, maxPages, this.#rekeyPage);
+      if (!s.covers(f.pf)) return { pages, done: false };
+      const onStep = this.#onRekeyStep;
+      pf = s.install(this.#abs(f.path!), onStep === undefined ? undefined : (step) => onStep(step, path));
     } catch (err) {
       this.#dropShadow(f);
       throw err;
-    } finally {
-      page.fill(0);
     }
     const old = f.pf;
-    f.pf = s.pf;
+    f.pf = pf;
     f.shadow = undefined;
     old.closeSync();
     this.#release(f);
@@ -376,34 +347,17 @@ export class PgDataFs extends BaseFilesystem {
 
   /** Removes re-encryption copies a crash left behind (call before PostgreSQL starts). Returns how many. */
   removeRekeyLeftovers(): number {
-    let removed = 0;
-    const walk = (dir: string): void => {
-      for (const e of readdirSync(dir, { withFileTypes: true })) {
-        const full = join(dir, e.name);
-        if (e.isDirectory()) walk(full);
-        else if (e.name.endsWith(REKEY_SUFFIX)) {
-          unlinkSync(full);
-          syncDirSync(dir);
-          removed++;
-        }
-      }
-    };
-    walk(this.#abs(''));
-    return removed;
+    return removeRekeyLeftovers(this.#abs(''));
   }
 
   #put(f: FileState, pageNo: number, data: Buffer): void {
     f.pf.writeSync(pageNo, data);
-    if (f.shadow !== undefined && pageNo < f.shadow.copied) f.shadow.pf.writeSync(pageNo, data);
+    f.shadow?.put(pageNo, data);
   }
 
   #cut(f: FileState, pages: number): void {
     f.pf.truncateSync(pages);
-    const s = f.shadow;
-    if (s !== undefined && pages < s.copied) {
-      s.pf.truncateSync(pages);
-      s.copied = pages;
-    }
+    f.shadow?.cut(pages);
   }
 
   /** Abandons `f`'s re-encryption copy (the file was moved, removed or closed). */
@@ -411,12 +365,7 @@ export class PgDataFs extends BaseFilesystem {
     const s = f.shadow;
     if (s === undefined) return;
     f.shadow = undefined;
-    s.pf.closeSync();
-    try {
-      rmStray(this.#dir.resolve(s.rel));
-    } catch (err) {
-      this.#onError?.('rekey-drop', s.rel, errnoOf(err), err);
-    }
+    s.drop(this.#onError);
     this.#release(f);
   }
 
@@ -541,7 +490,7 @@ export class PgDataFs extends BaseFilesystem {
   #saveSize(f: FileState): void {
     if (f.size === f.savedSize || f.pf.closed) return;
     writeSizePage(f.pf, f.size, this.#page);
-    if (f.shadow !== undefined && f.shadow.copied > 0) writeSizePage(f.shadow.pf, f.size, this.#page);
+    f.shadow?.saveSize(f.size, this.#page);
     f.savedSize = f.size;
   }
 
@@ -610,14 +559,6 @@ export class PgDataFs extends BaseFilesystem {
       const p = Math.floor(len / PG_PAGE);
       this.#put(f, p + 1, this.#pageForUpdate(f, p));
     }
-  }
-}
-
-function rmStray(abs: string): void {
-  try {
-    unlinkSync(abs);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
 

@@ -2,15 +2,7 @@
 // a memory budget; idle, unheld tenants are closed after a timeout. Held tenants are never evicted.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  assertTenantName,
-  type Keyring,
-  type Logger,
-  shredTenant,
-  silentLogger,
-  type TenantShredded as ShredRecord,
-  tenantDirPath,
-} from '@weftkit/kernel';
+import { assertTenantName, type Keyring, type Logger, silentLogger, tenantDirPath } from '@weftkit/kernel';
 import {
   TenantBackendClosed,
   TenantBackendCrashed,
@@ -18,14 +10,11 @@ import {
   TenantCapacityExhausted,
   TenantKeyMissing,
   TenantManagerClosed,
-  TenantOpenFailed,
   TenantShredded,
 } from '../errors.js';
 import { answerGrant, createGrantChannel, type GrantChannel, INITIAL_GRANT, REFILL_GRANT } from './encryption-grant.js';
-import { scanPgData } from './pgdata-scan.js';
 import type {
   DekRotation,
-  ReencryptionStatus,
   TenantBackend,
   TenantKeyAdmin,
   TenantKeyStatus,
@@ -34,10 +23,11 @@ import type {
   TenantShredResult,
   TransactionStatus,
 } from './tenant-backend.js';
+import { TenantKeys } from './tenant-key-admin.js';
 import { TemplateStore } from './template-store.js';
 import { compilePgliteWasm } from './wasm-module.js';
 import { TenantWorker } from './worker-client.js';
-import type { ReencryptProgress, WasmModule, WorkerData } from './worker-messages.js';
+import type { WasmModule, WorkerData } from './worker-messages.js';
 
 export interface TenantManagerOptions {
   /** WEFTKIT_DATA_DIR: holds keyring.json, tenants/<name>/pgdata and relational/template-*.bin. */
@@ -90,14 +80,6 @@ interface Entry {
   grants: GrantChannel[];
 }
 
-interface Rekey {
-  running: boolean;
-  filesRemaining: number;
-  bytesRemaining: number;
-  bytesDone: number;
-  lastError: string | null;
-}
-
 export function createTenantManager(options: TenantManagerOptions): TenantManager & TenantKeyAdmin {
   return new WorkerTenantManager(options);
 }
@@ -110,10 +92,7 @@ class WorkerTenantManager implements TenantManager, TenantKeyAdmin {
   readonly #workerData: Promise<WorkerData>;
   #waiters: (() => void)[] = [];
   #spare: Promise<TenantWorker> | undefined;
-  /** Tenants shredded while this manager ran: never opened (nor re-created) again. */
-  readonly #shredded = new Set<string>();
-  readonly #rekeys = new Map<string, Rekey>();
-  #reencryptedBytes = 0;
+  readonly #keys: TenantKeys;
   #closed = false;
   #created = 0;
   #evicted = 0;
@@ -143,8 +122,18 @@ class WorkerTenantManager implements TenantManager, TenantKeyAdmin {
         }
       },
     });
+    this.#keys = new TenantKeys({
+      keyring: options.keyring,
+      dataDir: options.dataDir,
+      pgdataDir: PGDATA_DIR,
+      log: this.#log,
+      isClosed: () => this.#closed,
+      open: (tenant) => this.open(tenant),
+      entry: (tenant) => this.#entries.get(tenant),
+      kill: (tenant) => this.#killAll(tenant),
+    });
     this.#refillSpare();
-    this.#resumeReencryption();
+    this.#keys.resumeReencryption();
   }
 
   stats(): TenantManagerStats {
@@ -162,7 +151,7 @@ class WorkerTenantManager implements TenantManager, TenantKeyAdmin {
     const deadline = Date.now() + (this.#o.openTimeoutSeconds ?? 30) * 1000;
     for (;;) {
       if (this.#closed) throw new TenantManagerClosed('tenant manager is closed');
-      if (this.#shredded.has(tenant)) throw new TenantShredded('this tenant was crypto-shredded');
+      if (this.#keys.isShredded(tenant)) throw new TenantShredded('this tenant was crypto-shredded');
       const e = this.#entries.get(tenant);
       if (e !== undefined && (e.state === 'opening' || e.state === 'open')) return this.#hold(e);
       if (e !== undefined) {
@@ -187,169 +176,30 @@ class WorkerTenantManager implements TenantManager, TenantKeyAdmin {
     ]);
   }
 
-  // --- key operations (TenantKeyAdmin) ----------------------------------------------------
+  // --- key operations (TenantKeyAdmin, in tenant-key-admin.ts) ------------------------------
 
   get reencryptedBytes(): number {
-    return this.#reencryptedBytes;
+    return this.#keys.reencryptedBytes;
   }
 
-  async rotateDek(tenant: string, options: { readonly bytesPerSecond?: number } = {}): Promise<DekRotation> {
-    assertTenantName(tenant);
-    if (this.#shredded.has(tenant)) throw new TenantShredded('this tenant was crypto-shredded');
-    const { keyring } = this.#o;
-    const info = await keyring.rotateDek(tenant);
-    // Opened if it was not: an open worker picks up files under older versions by itself.
-    const held = await this.open(tenant);
-    try {
-      const e = this.#entries.get(tenant);
-      if (e === undefined || e.worker === undefined || e.state !== 'open') throw new TenantBackendClosed('tenant backend is closed');
-      const exported = await keyring.exportTenantKeys(tenant);
-      let key: ArrayBuffer | undefined;
-      for (const k of exported.keys) {
-        if (k.version === info.currentVersion) {
-          key = new ArrayBuffer(k.key.length);
-          new Uint8Array(key).set(k.key);
-        }
-        k.key.fill(0);
-      }
-      if (key === undefined) throw new TenantOpenFailed('the new data key version is missing from the keyring');
-      const grant = createGrantChannel([info.currentVersion]);
-      answerGrant(grant, info.currentVersion, (v) => keyring.reserveEncryptions(tenant, v, INITIAL_GRANT));
-      e.grants.push(grant);
-      const r = await e.worker.rekey({
-        op: 'rekey',
-        currentVersion: info.currentVersion,
-        key: { version: info.currentVersion, key },
-        grant,
-        ...(options.bytesPerSecond === undefined ? {} : { bytesPerSecond: options.bytesPerSecond }),
-      });
-      this.#log.info('data key rotated; re-encrypting in the background', { tenant, keyVersion: info.currentVersion, files: r.files, bytes: r.bytes });
-      return { tenant, keyVersion: info.currentVersion, segmentsToReencrypt: r.files };
-    } finally {
-      held.release();
-    }
+  rotateDek(tenant: string, options?: { readonly bytesPerSecond?: number }): Promise<DekRotation> {
+    return this.#keys.rotateDek(tenant, options);
   }
 
-  async shred(tenant: string): Promise<TenantShredResult> {
-    assertTenantName(tenant);
-    if (this.#closed) throw new TenantManagerClosed('tenant manager is closed');
-    const had = this.#shredded.has(tenant);
-    this.#shredded.add(tenant);
-    let r: ShredRecord;
-    try {
-      for (let e = this.#entries.get(tenant); e !== undefined; e = this.#entries.get(tenant)) await this.#kill(e);
-      r = await shredTenant(this.#o.keyring, this.#o.dataDir, tenant);
-    } catch (err) {
-      if ((err as { code?: unknown }).code === 'WK_CRYPTO_TENANT_UNKNOWN' && !had) this.#shredded.delete(tenant);
-      throw err;
-    }
-    this.#rekeys.delete(tenant);
-    this.#log.info('tenant crypto-shredded', { tenant, keyVersions: r.destroyedKeyVersions.length, files: r.filesRemoved });
-    return { tenant, destroyedKeyVersions: r.destroyedKeyVersions, filesRemoved: r.filesRemoved, keyringGeneration: r.keyringGeneration };
+  shred(tenant: string): Promise<TenantShredResult> {
+    return this.#keys.shred(tenant);
   }
 
   keyStatus(): TenantKeyStatus[] {
-    return this.#o.keyring.listTenants().map((t) => {
-      const e = this.#entries.get(t.tenant);
-      const open = e !== undefined && e.state === 'open';
-      const r = this.#rekeys.get(t.tenant);
-      let reencryption: ReencryptionStatus | null = null;
-      if (r !== undefined && (open || r.running)) {
-        reencryption = {
-          tenant: t.tenant,
-          running: r.running,
-          segmentsRemaining: r.filesRemaining,
-          bytesRemaining: r.bytesRemaining,
-          bytesDone: r.bytesDone,
-          lastError: r.lastError,
-        };
-      } else if (t.versions.length > 1 || r !== undefined) {
-        // Not open: what its next open will re-encrypt, read from the file headers.
-        const pending = this.#pendingOnDisk(t.tenant, t.currentVersion);
-        reencryption = {
-          tenant: t.tenant,
-          running: false,
-          segmentsRemaining: pending.files,
-          bytesRemaining: pending.bytes,
-          bytesDone: r?.bytesDone ?? 0,
-          lastError: r?.lastError ?? null,
-        };
-      }
-      return { tenant: t.tenant, currentVersion: t.currentVersion, versions: t.versions, open, reencryption };
-    });
+    return this.#keys.keyStatus();
   }
 
-  /** Re-encryption progress per tenant with one under way or pending in an open tenant (for /metrics). */
   reencryptRemaining(): { readonly tenant: string; readonly files: number; readonly bytes: number }[] {
-    const out: { tenant: string; files: number; bytes: number }[] = [];
-    for (const [tenant, r] of this.#rekeys) {
-      const e = this.#entries.get(tenant);
-      if (e !== undefined && e.state === 'open') out.push({ tenant, files: r.filesRemaining, bytes: r.bytesRemaining });
-    }
-    return out;
+    return this.#keys.reencryptRemaining();
   }
 
-  #pendingOnDisk(tenant: string, currentVersion: number): { files: number; bytes: number } {
-    try {
-      const scan = scanPgData(join(tenantDirPath(this.#o.dataDir, tenant), PGDATA_DIR), currentVersion);
-      return { files: scan.old.length, bytes: scan.old.reduce((n, f) => n + f.bytes, 0) };
-    } catch {
-      return { files: 0, bytes: 0 };
-    }
-  }
-
-  /** Tenants left with more than one DEK version (a rotation cut short) are opened to finish it. */
-  #resumeReencryption(): void {
-    let tenants: string[];
-    try {
-      tenants = this.#o.keyring.listTenants().filter((t) => t.versions.length > 1).map((t) => t.tenant);
-    } catch {
-      return;
-    }
-    for (const tenant of tenants) {
-      this.open(tenant).then(
-        (held) => held.release(),
-        (err: unknown) => this.#log.error('could not open a tenant to resume its re-encryption', { tenant, error_code: (err as { code?: string }).code }),
-      );
-    }
-  }
-
-  #onRekeyProgress(e: Entry, p: ReencryptProgress): void {
-    if (e.shredded) return;
-    let r = this.#rekeys.get(e.tenant);
-    if (r === undefined) {
-      r = { running: false, filesRemaining: 0, bytesRemaining: 0, bytesDone: 0, lastError: null };
-      this.#rekeys.set(e.tenant, r);
-    }
-    r.running = p.running;
-    r.filesRemaining = p.filesRemaining;
-    r.bytesRemaining = p.bytesRemaining;
-    r.bytesDone += p.bytesDelta;
-    r.lastError = p.lastError;
-    this.#reencryptedBytes += p.bytesDelta;
-    if (p.lastError !== null && !p.running) {
-      this.#log.error('re-encryption stopped; it resumes on the next rotation or when the tenant is opened again', { tenant: e.tenant, error_code: p.lastError });
-    }
-    // Only a complete, error-free scan of every file says which versions are still needed.
-    if (!p.running && p.lastError === null && p.versionsInUse.length > 0) this.#retire(e, p.versionsInUse);
-  }
-
-  /** Drops every DEK version of the tenant that is neither current nor used by a file; the worker zeroes them. */
-  #retire(e: Entry, inUse: readonly number[]): void {
-    const info = this.#o.keyring.listTenants().find((t) => t.tenant === e.tenant);
-    if (info === undefined) return;
-    const retired: number[] = [];
-    for (const v of info.versions) {
-      if (v === info.currentVersion || inUse.includes(v)) continue;
-      try {
-        this.#o.keyring.retireDekVersion(e.tenant, v);
-        retired.push(v);
-        this.#log.info('retired an old data key version', { tenant: e.tenant, keyVersion: v });
-      } catch (err) {
-        this.#log.error('could not retire an old data key version', { tenant: e.tenant, keyVersion: v, error_code: (err as { code?: string }).code });
-      }
-    }
-    if (retired.length > 0) e.worker?.forgetKeys(retired);
+  async #killAll(tenant: string): Promise<void> {
+    for (let e = this.#entries.get(tenant); e !== undefined; e = this.#entries.get(tenant)) await this.#kill(e);
   }
 
   /** Shred: fails every exchange of the tenant with `TenantShredded` and stops its worker at once (no checkpoint: its data goes). */
@@ -409,7 +259,7 @@ class WorkerTenantManager implements TenantManager, TenantKeyAdmin {
       if (e.holds > 0 || e.state !== 'open') return;
       const idleMs = (this.#o.idleCloseSeconds ?? 300) * 1000;
       // A re-encryption runs only while the tenant is open: let it finish first.
-      if (this.#rekeys.get(e.tenant)?.running === true) {
+      if (this.#keys.isReencrypting(e.tenant)) {
         this.#idleCheck(e, idleMs);
         return;
       }
@@ -527,7 +377,7 @@ class WorkerTenantManager implements TenantManager, TenantKeyAdmin {
     e.worker = worker;
     worker.events = {
       onRefill: (version) => answerGrant(e.grants.find((g) => g.versions.includes(version)) ?? grant, version, reserve),
-      onRekeyProgress: (p) => this.#onRekeyProgress(e, p),
+      onRekeyProgress: (p) => this.#keys.onRekeyProgress(e, p),
       onLog: (level, message, fields) => this.#log[level](message, { tenant: e.tenant, ...fields }),
       onExit: () => this.#onWorkerExit(e, worker),
     };
