@@ -179,6 +179,22 @@ describe('weftkit/kv image', { timeout: 600_000 }, () => {
     assert.equal((JSON.parse(put.body) as { error: { code: string } }).error.code, 'WK_AUTHZ_ACCESS_DENIED');
   });
 
+  it('`podman exec NAME weftkit keys ...` reaches the running engine (admin socket): DEK rotated, data still readable', async () => {
+    const name = containers[0] as string;
+    const rotate = await podman(['exec', name, 'weftkit', 'keys', 'rotate-dek', 'tenant-001']);
+    assert.equal(rotate.code, 0, rotate.stderr);
+    assert.match(rotate.stdout, /tenant tenant-001 now writes under key version 2; re-encrypting \d+ file\(s\) in the background/);
+    let status = '';
+    for (let i = 0; i < 60 && !/tenant-001\tkey version 2\tversions 2\t/.test(status); i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 500));
+      status = await podmanOk(['exec', name, 'weftkit', 'keys', 'status']);
+    }
+    assert.match(status, /tenant-001\tkey version 2\tversions 2\tre-encryption: idle, 0 file\(s\) left/, 'the old key version was retired');
+    const got = await curl('GET', `/items/${marker}`, await token('alice', ['read_write']));
+    assert.equal(got.status, 200);
+    assert.equal(got.body, `${marker}-value`);
+  });
+
   it('stops within 10 s on SIGTERM; a new container on the volume has every acknowledged write', async () => {
     const alice = await token('alice', ['read_write']);
     const keys = Array.from({ length: 40 }, (_, i) => `burst-${i}`);

@@ -15,6 +15,7 @@ import {
   freePort,
   giveToEngine,
   host,
+  podman,
   podmanOk,
   removeContainer,
   removeDir,
@@ -117,6 +118,21 @@ describe('weftkit/relational image', { timeout: 600_000 }, () => {
     const wrong = await psql(passwordConn(), 'SELECT 1', { PGPASSWORD: 'not-the-password' });
     assert.notEqual(wrong.code, 0);
     assert.match(wrong.stderr, /28P01|password authentication failed/);
+  });
+
+  it('`podman exec NAME weftkit keys ...` reaches the running engine (admin socket): DEK rotated, rows still there', async () => {
+    const name = containers[0] as string;
+    const rotate = await podman(['exec', name, 'weftkit', 'keys', 'rotate-dek', 'tenant-001']);
+    assert.equal(rotate.code, 0, rotate.stderr);
+    assert.match(rotate.stdout, /tenant tenant-001 now writes under key version 2; re-encrypting \d+ file\(s\) in the background/);
+    let status = '';
+    for (let i = 0; i < 120 && !/tenant-001\tkey version 2\tversions 2\t/.test(status); i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 500));
+      status = await podmanOk(['exec', name, 'weftkit', 'keys', 'status']);
+    }
+    assert.match(status, /tenant-001\tkey version 2\tversions 2\tre-encryption: idle, 0 file\(s\) left/, 'the old key version was retired');
+    const read = await psql(passwordConn(), 'SELECT body FROM events WHERE id = 1', { PGPASSWORD: password });
+    assert.equal(read.stdout.trim(), marker);
   });
 
   it('stops within 10 s; the volume holds no plaintext; a new container with mTLS reads the data back', async () => {
