@@ -1,11 +1,18 @@
 // Starts the kv engine from its frozen config: kernel services (policy, authenticators, TLS,
 // keyring, audit), the store, the REST API and the ops port; `close()` drains and stops them.
 import type { AddressInfo } from 'node:net';
-import { type KernelServices, type Logger, type OpsServer, startKernel, startOpsServer, type WeftKitConfig } from '@weftkit/kernel';
+import {
+  type KernelServices,
+  type Logger,
+  type OpsServer,
+  registerTenantKeyCommands,
+  startKernel,
+  startOpsServer,
+  type WeftKitConfig,
+} from '@weftkit/kernel';
 import { buildKvApp } from './http/app.js';
 import type { HttpTimeouts } from './http/listener.js';
 import { KvMetrics } from './ops/metrics.js';
-import { registerKvAdminCommands } from './ops/admin-commands.js';
 import { hasTenantStats } from './open-store.js';
 import type { KvStore } from './store/kv-store.js';
 
@@ -108,7 +115,7 @@ export async function startKvServer(config: WeftKitConfig, options: KvServerOpti
       metrics.gauge('weftkit_reencrypt_segments_remaining', 'Log files of an open tenant still under an older data key version.', () =>
         keys.segmentsRemaining().map((t) => ({ labels: { tenant: t.tenant }, value: t.segments })),
       );
-      registerKvAdminCommands(kernel.admin, keys);
+      registerTenantKeyCommands(kernel.admin, keys);
     }
     const ops: OpsServer = await startOpsServer({ host: config.ops.host, port: config.ops.port, metrics, ready: () => ready });
     cleanups.push(() => ops.close());

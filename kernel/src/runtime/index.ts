@@ -8,3 +8,5 @@ export type { AdminCallContext, AdminHandler, AdminHandlers, AdminReply, AdminSo
 export { ADMIN_IDENTITY, startAdminSocket } from './admin-socket.js';
 export type { KekSource } from './kek-source.js';
 export { openKekSource } from './kek-source.js';
+export type { TenantKeyOperations } from './tenant-key-commands.js';
+export { MIN_REENCRYPT_RATE, registerTenantKeyCommands } from './tenant-key-commands.js';

@@ -1,3 +1,2 @@
-export { registerRelationalAdminCommands } from './admin-commands.js';
 export type { GaugeRead, LabeledGaugeRead } from './metrics.js';
 export { RelationalMetrics } from './metrics.js';

@@ -2,9 +2,16 @@
 // TLS, keyring, audit, data-directory lock), the tenant backends, the wire port and the ops port.
 // `close()` drains sessions (57P01), closes tenants and kernel within the shutdown deadline.
 import type { AddressInfo } from 'node:net';
-import { type KernelServices, type Logger, type OpsServer, startKernel, startOpsServer, type WeftKitConfig } from '@weftkit/kernel';
+import {
+  type KernelServices,
+  type Logger,
+  type OpsServer,
+  registerTenantKeyCommands,
+  startKernel,
+  startOpsServer,
+  type WeftKitConfig,
+} from '@weftkit/kernel';
 import { TenantShredded } from '../errors.js';
-import { registerRelationalAdminCommands } from '../ops/admin-commands.js';
 import { RelationalMetrics } from '../ops/metrics.js';
 import { loadClassifier } from '../session/classify/index.js';
 import { hasKeyAdmin, type TenantManager } from '../tenant/tenant-backend.js';
@@ -105,7 +112,15 @@ export async function startRelationalEngine(config: WeftKitConfig, options: Rela
       metrics.labeledGauge('weftkit_relational_reencrypt_bytes_remaining', 'Bytes of PGDATA files of an open tenant still under an older data key version.', () =>
         keys.reencryptRemaining().map((t) => ({ labels: { tenant: t.tenant }, value: t.bytes })),
       );
-      registerRelationalAdminCommands(kernel.admin, keys, (tenant) =>
+      const operations = {
+        shred: (tenant: string) => keys.shred(tenant),
+        rotateDek: (tenant: string, o: { readonly bytesPerSecond?: number }) => keys.rotateDek(tenant, o),
+        status: () => keys.keyStatus(),
+        get reencryptedBytes(): number {
+          return keys.reencryptedBytes;
+        },
+      };
+      registerTenantKeyCommands(kernel.admin, operations, (tenant) =>
         wire.closeTenantSessions(tenant, new TenantShredded('this tenant was shredded; its data no longer exists')),
       );
     }
