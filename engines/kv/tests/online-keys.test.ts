@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { scramVerifier } from '@weftkit/kernel';
+import { weftkit } from '../../../cli/src/testing/run-cli.js';
 import { call, errorCode } from './helpers.js';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const main = join(pkg, 'src', 'main.ts');
-const cliBin = fileURLToPath(new URL('../../../cli/bin/weftkit.mjs', import.meta.url));
 
 interface Engine {
   child: ChildProcess;
@@ -39,21 +39,7 @@ async function startEngine(env: Record<string, string>): Promise<Engine> {
   return { child, ...started, stderr: () => stderr };
 }
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliBin, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
+const cli = (args: string[], env: Record<string, string>): Promise<{ code: number; out: string; err: string }> => weftkit(args, env);
 
 function headerKeyVersion(path: string): number {
   const fd = openSync(path, 'r');

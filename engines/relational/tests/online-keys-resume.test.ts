@@ -3,89 +3,20 @@
 // done, some left and one is half copied; the restarted engine finishes by itself (no CLI command):
 // every PGDATA file under version 2, version 1 gone from keyring.json, rows intact, no copy left.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { scramVerifier } from '@weftkit/kernel';
 import pg from 'pg';
 import { REKEY_SUFFIX, scanPgData } from '../src/tenant/pgdata-scan.js';
 import { openTestKeyring, seedTemplate } from '../src/testing/tenant-fixtures.js';
+import { cli, type Engine, keyringVersions, startEngine, status, until } from './key-ops-helpers.js';
 
-const pkg = fileURLToPath(new URL('..', import.meta.url));
-const main = join(pkg, 'src', 'main.ts');
-const cliBin = fileURLToPath(new URL('../../../cli/bin/weftkit.mjs', import.meta.url));
 /** Slow enough that a file of more than one 32-page slice stays half copied for seconds. */
 const SLOW_RATE = 65536;
-
-interface Engine {
-  child: ChildProcess;
-  port: number;
-  stderr: () => string;
-}
-
-async function startEngine(env: Record<string, string>): Promise<Engine> {
-  const child = spawn(process.execPath, ['--import', 'tsx', main], { cwd: pkg, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  const collect = (d: Buffer): void => {
-    stderr += d.toString();
-  };
-  child.stderr!.on('data', collect);
-  child.stdout!.on('data', collect);
-  const started = await new Promise<{ address: string }>((resolve, reject) => {
-    const look = (): void => {
-      const line = stderr.split('\n').find((l) => l.includes('weftkit relational listening'));
-      if (line !== undefined) resolve(JSON.parse(line));
-    };
-    child.stderr!.on('data', look);
-    child.stdout!.on('data', look);
-    child.on('exit', () => reject(new Error(`engine exited: ${stderr}`)));
-  });
-  return { child, port: Number(started.address.split(':').pop()), stderr: () => stderr };
-}
-
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliBin, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
-
-function keyringVersions(dataDir: string, tenant: string): number[] | undefined {
-  const body = JSON.parse(readFileSync(join(dataDir, 'keyring.json'), 'utf8').split('\n')[0]!);
-  return body.tenants[tenant]?.keys.map((k: { version: number }) => k.version);
-}
-
-/** `weftkit keys status` for one tenant, answered by the running engine (`remaining` -1 when it reports none). */
-async function status(env: Record<string, string>, tenant: string): Promise<{ versions: string; remaining: number; running: boolean }> {
-  const r = await cli(['keys', 'status'], env);
-  assert.equal(r.code, 0, r.err);
-  const line = r.out.split('\n').find((l) => l.startsWith(`${tenant}\t`))!;
-  const m = /versions ([\d,]+).*?(running|idle), (\d+) file\(s\) left/.exec(line);
-  if (m === null) return { versions: /versions ([\d,]+)/.exec(line)![1]!, remaining: -1, running: false };
-  return { versions: m[1]!, running: m[2] === 'running', remaining: Number(m[3]) };
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 function rekeyCopies(root: string): string[] {
   const out: string[] = [];
