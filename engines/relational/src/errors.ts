@@ -313,6 +313,13 @@ export class SessionIdentityChanged extends RelationalError {
   override readonly httpStatus = 403;
   override readonly expose = true;
 }
+/** A unit held back for the identity check answered more than can be held (16 MiB): the connection ends unverified. */
+export class SessionIdentityUnverified extends RelationalError {
+  readonly code = 'WK_REL_SESSION_IDENTITY_UNVERIFIED';
+  override readonly sqlstate = '54000';
+  override readonly httpStatus = 413;
+  override readonly expose = true;
+}
 /** A statement needs per-connection backend state sessions cannot have on a shared backend (temp tables, LISTEN, SQL PREPARE...). */
 export class SessionFeatureRefused extends RelationalError {
   readonly code = 'WK_REL_SESSION_FEATURE_REFUSED';

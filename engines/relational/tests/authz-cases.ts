@@ -142,6 +142,14 @@ export function authorizationSuite(bypassClassifier: boolean): void {
         assert.equal((await identityOf(c)).user, 'rita');
       });
 
+      test('an answer too large to hold back for the identity check ends the connection (54000), nothing relayed', async () => {
+        const c = await connect('rita');
+        const err = await expectFailure(c, "select repeat('x', 1048576) || 'authorization' as big from generate_series(1, 20)");
+        assert.equal(err?.code, '54000');
+        const next = await connect('rita');
+        assert.deepEqual((await next.query("select 'authorization' as w")).rows, [{ w: 'authorization' }]);
+      });
+
       test('layer two rolls back the transaction in which the identity changed, and audits it', async () => {
         const c = await connect('rita');
         const err = await expectFailure(c, 'begin; set session authorization postgres; create table evil (a int); insert into secrets values (7)');

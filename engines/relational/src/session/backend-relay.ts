@@ -4,6 +4,8 @@
 // executor's own superuser session.
 import { BackendCode, BackendFrameSplitter, type TransactionStatus } from '../protocol/index.js';
 
+const DEFAULT_MAX_HELD_BYTES = 16 * 1024 * 1024;
+
 /** ParameterStatus names that describe the executor's bootstrap superuser, not the client's identity. */
 const HIDDEN_PARAMETERS: ReadonlySet<string> = new Set(['session_authorization', 'is_superuser', 'role']);
 
@@ -16,6 +18,8 @@ export interface RelayPlan {
   readonly criticalReadies?: number;
   /** Keep the client's part until `release()` (or drop it with `discard()`) instead of streaming it. */
   readonly hold?: boolean;
+  /** Most bytes a `hold` keeps; past it the answer is dropped and `holdOverflow` set (default 16 MiB). */
+  readonly maxHeldBytes?: number;
 }
 
 function hiddenParameter(body: Buffer): boolean {
@@ -31,11 +35,15 @@ export class BackendRelay {
   #pending: Buffer | undefined;
   #critical = 0;
   #held: Buffer[] | undefined;
+  #heldBytes = 0;
+  #maxHeld = DEFAULT_MAX_HELD_BYTES;
 
   /** Status of the last ReadyForQuery relayed in this exchange. */
   lastStatus: TransactionStatus | null = null;
   /** An ErrorResponse arrived in the dropped, session-prepended part. */
   preludeFailed = false;
+  /** A `hold` answer outgrew `maxHeldBytes`: it was dropped and cannot be released. */
+  holdOverflow = false;
 
   constructor(write: (chunk: Buffer) => void) {
     this.#write = write;
@@ -47,6 +55,9 @@ export class BackendRelay {
     this.#dropCopyIn = plan.dropCopyIn;
     this.#critical = plan.criticalReadies ?? plan.skipReadies;
     this.#held = plan.hold === true ? [] : undefined;
+    this.#heldBytes = 0;
+    this.#maxHeld = plan.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES;
+    this.holdOverflow = false;
     this.lastStatus = null;
     this.preludeFailed = false;
   }
@@ -104,15 +115,26 @@ export class BackendRelay {
       return;
     }
     if (p !== undefined) {
-      if (this.#held !== undefined) this.#held.push(p);
+      if (this.#held !== undefined) this.#hold(p);
       else this.#write(p);
     }
     this.#pending = raw;
   }
 
+  #hold(chunk: Buffer): void {
+    if (this.holdOverflow) return;
+    this.#heldBytes += chunk.length;
+    if (this.#heldBytes > this.#maxHeld) {
+      this.holdOverflow = true;
+      this.#held = [];
+      return;
+    }
+    this.#held!.push(chunk);
+  }
+
   #flush(): void {
     if (this.#pending !== undefined) {
-      if (this.#held !== undefined) this.#held.push(this.#pending);
+      if (this.#held !== undefined) this.#hold(this.#pending);
       else this.#write(this.#pending);
       this.#pending = undefined;
     }

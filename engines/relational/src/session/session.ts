@@ -9,6 +9,7 @@ import {
   ServerIdleInTransactionTimeout,
   ServerUnexpectedMessage,
   SessionIdentityChanged,
+  SessionIdentityUnverified,
 } from '../errors.js';
 import {
   BackendCode,
@@ -508,13 +509,13 @@ export class Session {
   }
 
   /**
-   * Layer two caught what layer one let through: the backend left the session's role. The
-   * connection ends (FATAL 42501), the open transaction is rolled back, and the next session on
-   * this backend gets the full identity prelude again.
+   * Layer two caught what layer one let through (the backend left the session's role), or could
+   * not check it (the held answer was too large). The connection ends with `err` as FATAL, the open
+   * transaction is rolled back, and the next session on this backend gets the full identity prelude.
    */
-  async #identityChanged(): Promise<void> {
+  async #identityChanged(reason: 'changed' | 'unverified', err: Error): Promise<void> {
     this.#gate.identityOwner = undefined;
-    this.#log.warn('executor reported an identity change; terminating the session', { request_id: this.ctx.requestId });
+    this.#log.warn('session identity check failed; terminating the session', { reason, request_id: this.ctx.requestId });
     const audit = this.#deps.audit;
     if (audit?.records('authz_deny') === true) {
       await audit.append(this.ctx, {
@@ -522,12 +523,12 @@ export class Session {
         operation: 'sql.identity_change',
         resource: 'session_authorization',
         result: 'denied',
-        errorCode: '42501',
-        details: { reason: 'executor', statement_kind: 'unknown' },
+        errorCode: reason === 'changed' ? '42501' : '54000',
+        details: { reason: reason === 'changed' ? 'executor' : 'unverified', statement_kind: 'unknown' },
       });
     }
     this.#status = 'T';
-    this.#fatal(new SessionIdentityChanged('the statement changed the session identity; connection terminated'));
+    this.#fatal(err);
   }
 
   /** schema_change for DDL and data_export for COPY TO, written before the statement runs. */
@@ -724,9 +725,17 @@ export class Session {
       backendState(lease.backend).roles.clear();
     }
     if (probe) {
+      if (relay.holdOverflow) {
+        relay.discard();
+        await this.#identityChanged(
+          'unverified',
+          new SessionIdentityUnverified('the answer is too large to hold back for the session identity check; connection terminated'),
+        );
+        return;
+      }
       if (!(await this.#runsAs(lease.backend, sessionUser, relay.lastStatus ?? returned))) {
         relay.discard();
-        await this.#identityChanged();
+        await this.#identityChanged('changed', new SessionIdentityChanged('the statement changed the session identity; connection terminated'));
         return;
       }
       relay.release();
