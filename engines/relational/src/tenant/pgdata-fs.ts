@@ -1,31 +1,23 @@
 // PGDATA for one PGlite instance, every file an encrypted kernel PageFile inside the tenant's
 // directory. PostgreSQL's block size is 8 KiB, the PageFile page size, so relation, WAL and SLRU
-// I/O (always 8 KiB-aligned, measured) maps one block to one sealed page.
-//
-// Logical size. A PageFile only holds whole pages, so page 0 of every file is a size page: magic
-// "WKPGSZ\0\x01" and the file's byte length (u64 BE), sealed like any page (AAD: tenant, file id,
-// page 0, key version), so the size cannot be altered or moved to another file. Byte `b` of the
-// file lives in page 1 + floor(b / 8192). An empty PageFile (no pages) is an empty file. The size
-// page is written when the size changed and the file is fsynced, closed or dropped from the open
-// cache, like a file size reaching the disk with fsync: after a crash a file may come back shorter
-// than its unsynced writes, never longer. Pages beyond the size are cut off when a file is opened,
-// and bytes past the size in the last page are always zero, so growing a file shows zeros.
+// I/O (always 8 KiB-aligned, measured) maps one block to one sealed page. Page 0 of every file
+// records its logical size; the bytes of an open file over its pages are in pgdata-file.ts.
 //
 // Re-encryption after a DEK rotation builds a copy of each file beside it (pgdata-rekey.ts).
-import type { Stats } from 'node:fs';
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BaseFilesystem, type FsStats } from '@electric-sql/pglite/basefs';
 import { type PageCipherSource, type PageFile, syncDirSync, type TenantDir } from '@weftkit/kernel';
 import { Errno, errnoOf, FsErrno } from './fs-errno.js';
+import { PgFile } from './pgdata-file.js';
+import { dirStats, fileStats } from './pgdata-stats.js';
 import { RekeyShadow, type RekeyStep, removeRekeyLeftovers } from './pgdata-rekey.js';
 import { REKEY_SUFFIX } from './pgdata-scan.js';
-import { PG_PAGE, readSizePage, writeSizePage } from './size-page.js';
+import { PG_PAGE } from './size-page.js';
 
 export type { RekeyStep } from './pgdata-rekey.js';
 
 const IDLE_FILES = 64;
-const S_IFREG = 0o100000;
 const MOUNT_POINT = '/pglite/data';
 
 export interface PgDataFsOptions {
@@ -42,16 +34,10 @@ export interface PgDataFsOptions {
 }
 
 interface FileState {
-  pf: PageFile;
-  /** Logical size in bytes. */
-  size: number;
-  /** Size recorded in the size page on disk. */
-  savedSize: number;
+  readonly file: PgFile;
   refs: number;
   /** Undefined once unlinked or renamed over while open. */
   path: string | undefined;
-  /** The re-encryption copy being built, if any. */
-  shadow: RekeyShadow | undefined;
 }
 
 export class PgDataFs extends BaseFilesystem {
@@ -102,8 +88,8 @@ export class PgDataFs extends BaseFilesystem {
 
   fsyncFd(fd: number): void {
     const f = this.#file(fd);
-    this.#saveSize(f);
-    f.pf.syncSync();
+    f.file.saveSize();
+    f.file.pf.syncSync();
     this.#onFsync?.(f.path ?? '');
   }
 
@@ -121,9 +107,9 @@ export class PgDataFs extends BaseFilesystem {
     const all = new Set([...this.#byPath.values(), ...this.#byFd.values()]);
     for (const f of all) {
       this.#dropShadow(f);
-      if (!f.pf.closed) {
-        this.#saveSize(f);
-        f.pf.closeSync();
+      if (!f.file.pf.closed) {
+        f.file.saveSize();
+        f.file.pf.closeSync();
       }
     }
     this.#byPath.clear();
@@ -157,7 +143,7 @@ export class PgDataFs extends BaseFilesystem {
   fstat(fd: number): FsStats {
     return this.#op('fstat', fd, () => {
       const f = this.#file(fd);
-      return fileStats(f.size, undefined);
+      return fileStats(f.file.size, undefined);
     });
   }
 
@@ -171,34 +157,12 @@ export class PgDataFs extends BaseFilesystem {
   }
 
   read(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number {
-    return this.#op('read', fd, () => {
-      const f = this.#file(fd);
-      const end = Math.min(position + length, f.size);
-      if (position >= end) return 0;
-      const dst = Buffer.from(buffer.buffer, buffer.byteOffset + offset, end - position);
-      let done = 0;
-      while (position + done < end) {
-        const at = position + done;
-        const p = Math.floor(at / PG_PAGE);
-        const inPage = at - p * PG_PAGE;
-        const n = Math.min(PG_PAGE - inPage, end - at);
-        if (n === PG_PAGE) {
-          if (f.pf.readSync(p + 1, dst.subarray(done, done + PG_PAGE)) === null) dst.fill(0, done, done + PG_PAGE);
-        } else if (f.pf.readSync(p + 1, this.#page) === null) {
-          dst.fill(0, done, done + n);
-        } else {
-          this.#page.copy(dst, done, inPage, inPage + n);
-        }
-        done += n;
-      }
-      return done;
-    });
+    return this.#op('read', fd, () => this.#file(fd).file.read(buffer, offset, length, position));
   }
 
   write(fd: number, buffer: Uint8Array | ArrayBuffer, offset: number, length: number, position: number): number {
     return this.#op('write', fd, () => {
-      const f = this.#file(fd);
-      this.#writeAt(f, bytesOf(buffer, offset, length), position);
+      this.#file(fd).file.write(bytesOf(buffer, offset, length), position);
       return length;
     });
   }
@@ -211,15 +175,15 @@ export class PgDataFs extends BaseFilesystem {
           lstatSync(this.#abs(path));
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-          f = this.#track(path, this.#dir.createPageFileSync(this.#rel(path), { ciphers: this.#ciphers }), 0);
+          f = this.#track(path, new PgFile(this.#dir.createPageFileSync(this.#rel(path), { ciphers: this.#ciphers }), 0, this.#page));
         }
       }
       f ??= this.#acquire(path);
       f.refs++;
       try {
-        this.#resize(f, 0);
+        f.file.resize(0);
         const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : bytesOf(data, 0, data.length);
-        if (bytes.length > 0) this.#writeAt(f, bytes, 0);
+        if (bytes.length > 0) f.file.write(bytes, 0);
       } finally {
         this.#release(f);
       }
@@ -232,7 +196,7 @@ export class PgDataFs extends BaseFilesystem {
       const f = this.#acquire(path);
       f.refs++;
       try {
-        this.#resize(f, len);
+        f.file.resize(len);
       } finally {
         this.#release(f);
       }
@@ -311,28 +275,29 @@ export class PgDataFs extends BaseFilesystem {
    */
   reencryptSlice(path: string, maxPages: number): { readonly pages: number; readonly done: boolean } {
     const f = this.#acquire(path);
-    if (f.shadow === undefined) {
-      if (f.pf.keyVersion === this.#ciphers.currentVersion) return { pages: 0, done: true };
-      f.shadow = new RekeyShadow(this.#dir, this.#rel(path), this.#ciphers, f.pf.pageSize);
+    const file = f.file;
+    if (file.shadow === undefined) {
+      if (file.pf.keyVersion === this.#ciphers.currentVersion) return { pages: 0, done: true };
+      file.shadow = new RekeyShadow(this.#dir, this.#rel(path), this.#ciphers, file.pf.pageSize);
       // Held until the copy is in place or dropped, so the idle trim cannot close it.
       f.refs++;
       this.#idle.delete(f);
     }
-    const s = f.shadow;
+    const s = file.shadow;
     let pages: number;
     let pf: PageFile;
     try {
-      pages = s.copy(f.pf, maxPages, this.#rekeyPage);
-      if (!s.covers(f.pf)) return { pages, done: false };
+      pages = s.copy(file.pf, maxPages, this.#rekeyPage);
+      if (!s.covers(file.pf)) return { pages, done: false };
       const onStep = this.#onRekeyStep;
       pf = s.install(this.#abs(f.path!), onStep === undefined ? undefined : (step) => onStep(step, path));
     } catch (err) {
       this.#dropShadow(f);
       throw err;
     }
-    const old = f.pf;
-    f.pf = pf;
-    f.shadow = undefined;
+    const old = file.pf;
+    file.pf = pf;
+    file.shadow = undefined;
     old.closeSync();
     this.#release(f);
     return { pages, done: true };
@@ -341,7 +306,7 @@ export class PgDataFs extends BaseFilesystem {
   /** Key versions of files PostgreSQL still holds open after removing or replacing them. */
   unlinkedKeyVersions(): Set<number> {
     const out = new Set<number>();
-    for (const f of this.#byFd.values()) if (f.path === undefined && !f.pf.closed) out.add(f.pf.keyVersion);
+    for (const { path, file } of this.#byFd.values()) if (path === undefined && !file.pf.closed) out.add(file.pf.keyVersion);
     return out;
   }
 
@@ -350,21 +315,11 @@ export class PgDataFs extends BaseFilesystem {
     return removeRekeyLeftovers(this.#abs(''));
   }
 
-  #put(f: FileState, pageNo: number, data: Buffer): void {
-    f.pf.writeSync(pageNo, data);
-    f.shadow?.put(pageNo, data);
-  }
-
-  #cut(f: FileState, pages: number): void {
-    f.pf.truncateSync(pages);
-    f.shadow?.cut(pages);
-  }
-
   /** Abandons `f`'s re-encryption copy (the file was moved, removed or closed). */
   #dropShadow(f: FileState): void {
-    const s = f.shadow;
+    const s = f.file.shadow;
     if (s === undefined) return;
-    f.shadow = undefined;
+    f.file.shadow = undefined;
     s.drop(this.#onError);
     this.#release(f);
   }
@@ -378,7 +333,7 @@ export class PgDataFs extends BaseFilesystem {
     const f = this.#acquire(path);
     f.refs++;
     try {
-      return f.size;
+      return f.file.size;
     } finally {
       this.#release(f);
     }
@@ -424,17 +379,8 @@ export class PgDataFs extends BaseFilesystem {
     }
     const pf = this.#dir.openPageFileSync(this.#rel(path), { ciphers: this.#ciphers });
     try {
-      let size = 0;
-      if (pf.pageCount > 0) {
-        const recorded = readSizePage(pf.readSync(0, this.#page)!);
-        if (recorded === undefined) throw new FsErrno(Errno.EIO);
-        size = recorded;
-        // Pages past the recorded size are writes whose size never reached the disk: drop them.
-        const pages = 1 + Math.ceil(size / PG_PAGE);
-        if (pf.pageCount > pages) pf.truncateSync(pages);
-      }
-      const f = this.#track(path, pf, size);
-      if (size % PG_PAGE !== 0) this.#zeroTail(f);
+      const f = this.#track(path, PgFile.open(pf, this.#page));
+      f.file.zeroTail();
       return f;
     } catch (err) {
       if (!pf.closed && !this.#byPath.has(path)) pf.closeSync();
@@ -442,8 +388,8 @@ export class PgDataFs extends BaseFilesystem {
     }
   }
 
-  #track(path: string, pf: PageFile, size: number): FileState {
-    const f: FileState = { pf, size, savedSize: size, refs: 0, path, shadow: undefined };
+  #track(path: string, file: PgFile): FileState {
+    const f: FileState = { file, refs: 0, path };
     this.#byPath.set(path, f);
     this.#idle.add(f);
     this.#trimIdle();
@@ -454,7 +400,7 @@ export class PgDataFs extends BaseFilesystem {
     if (f.refs > 0) f.refs--;
     if (f.refs > 0) return;
     if (f.path === undefined) {
-      f.pf.closeSync();
+      f.file.pf.closeSync();
       this.#idle.delete(f);
       return;
     }
@@ -468,8 +414,8 @@ export class PgDataFs extends BaseFilesystem {
       if (this.#idle.size <= IDLE_FILES) return;
       this.#idle.delete(f);
       if (f.refs > 0) continue;
-      this.#saveSize(f);
-      f.pf.closeSync();
+      f.file.saveSize();
+      f.file.pf.closeSync();
       if (f.path !== undefined && this.#byPath.get(f.path) === f) this.#byPath.delete(f.path);
     }
   }
@@ -483,81 +429,7 @@ export class PgDataFs extends BaseFilesystem {
     this.#dropShadow(f);
     if (f.refs === 0) {
       this.#idle.delete(f);
-      f.pf.closeSync();
-    }
-  }
-
-  #saveSize(f: FileState): void {
-    if (f.size === f.savedSize || f.pf.closed) return;
-    writeSizePage(f.pf, f.size, this.#page);
-    f.shadow?.saveSize(f.size, this.#page);
-    f.savedSize = f.size;
-  }
-
-  #writeAt(f: FileState, src: Buffer, position: number): void {
-    const end = position + src.length;
-    if (!Number.isSafeInteger(end)) throw new FsErrno(Errno.EINVAL);
-    let done = 0;
-    while (done < src.length) {
-      const at = position + done;
-      const p = Math.floor(at / PG_PAGE);
-      const inPage = at - p * PG_PAGE;
-      const n = Math.min(PG_PAGE - inPage, src.length - done);
-      if (n === PG_PAGE) {
-        this.#put(f, p + 1, src.subarray(done, done + PG_PAGE));
-      } else {
-        const page = this.#pageForUpdate(f, p);
-        src.copy(page, inPage, done, done + n);
-        this.#put(f, p + 1, page);
-      }
-      done += n;
-    }
-    if (end > f.size) f.size = end;
-  }
-
-  /** Page `p`'s current bytes (zeros past the logical size), in the scratch page. */
-  #pageForUpdate(f: FileState, p: number): Buffer {
-    const page = this.#page;
-    const start = p * PG_PAGE;
-    if (start >= f.size || f.pf.readSync(p + 1, page) === null) {
-      page.fill(0);
-    } else if (f.size - start < PG_PAGE) {
-      page.fill(0, f.size - start);
-    }
-    return page;
-  }
-
-  /** After a crash the last page may hold bytes past the recorded size: make them zero. */
-  #zeroTail(f: FileState): void {
-    const p = Math.floor(f.size / PG_PAGE);
-    const off = f.size - p * PG_PAGE;
-    const page = this.#page;
-    if (f.pf.readSync(p + 1, page) === null) return;
-    for (let i = off; i < PG_PAGE; i++) {
-      if (page[i] !== 0) {
-        page.fill(0, off);
-        this.#put(f, p + 1, page);
-        return;
-      }
-    }
-  }
-
-  // Invariant kept here and by #zeroTail: bytes past the size in the last page are zero, so a
-  // file that grows shows zeros. A shrink records the new size first, so a crash cannot leave a
-  // size page promising bytes that were cut off.
-  #resize(f: FileState, len: number): void {
-    if (len === f.size) return;
-    if (len > f.size) {
-      this.#cut(f, 1 + Math.ceil(len / PG_PAGE));
-      f.size = len;
-      return;
-    }
-    f.size = len;
-    if (f.pf.pageCount > 0) this.#saveSize(f);
-    this.#cut(f, f.pf.pageCount === 0 ? 0 : 1 + Math.ceil(len / PG_PAGE));
-    if (len % PG_PAGE !== 0) {
-      const p = Math.floor(len / PG_PAGE);
-      this.#put(f, p + 1, this.#pageForUpdate(f, p));
+      f.file.pf.closeSync();
     }
   }
 }
@@ -566,43 +438,6 @@ function bytesOf(buffer: Uint8Array | ArrayBuffer, offset: number, length: numbe
   // PGlite passes the wasm heap's ArrayBuffer for writes, a view for reads and writeFile.
   if (buffer instanceof Uint8Array || buffer instanceof Int8Array) return Buffer.from(buffer.buffer, buffer.byteOffset + offset, length);
   return Buffer.from(buffer, offset, length);
-}
-
-function fileStats(size: number, st: Stats | undefined): FsStats {
-  const t = st?.mtimeMs ?? Date.now();
-  return {
-    dev: 0,
-    ino: st?.ino ?? 0,
-    mode: S_IFREG | 0o600,
-    nlink: 1,
-    uid: 0,
-    gid: 0,
-    rdev: 0,
-    size,
-    blksize: PG_PAGE,
-    blocks: Math.ceil(size / 512),
-    atime: t,
-    mtime: t,
-    ctime: t,
-  };
-}
-
-function dirStats(st: Stats): FsStats {
-  return {
-    dev: 0,
-    ino: st.ino,
-    mode: st.mode,
-    nlink: 1,
-    uid: 0,
-    gid: 0,
-    rdev: 0,
-    size: 4096,
-    blksize: 4096,
-    blocks: 8,
-    atime: st.atimeMs,
-    mtime: st.mtimeMs,
-    ctime: st.ctimeMs,
-  };
 }
 
 interface EmStream {

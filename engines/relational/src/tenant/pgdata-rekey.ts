@@ -1,7 +1,7 @@
 // Re-encryption (after a DEK rotation) copies an open file page by page into `<name>.wk-rekey`
 // under the current key, a slice at a time between PostgreSQL's calls; writes and truncations of
 // pages already copied go to both files, so the copy never falls behind. When complete it is
-// fsynced, renamed over the original, the directory fsynced, and the FileState's PageFile swapped
+// fsynced, renamed over the original, the directory fsynced, and the open file's PageFile (PgFile.pf) swapped
 // in place (descriptors PostgreSQL holds keep working). A crash before the rename leaves only a
 // stray copy, removed at the next open; the original still opens under its (not yet retired) key.
 import { readdirSync, renameSync, unlinkSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Page 0 of every PGDATA PageFile records the file's logical byte length (see pgdata-fs.ts).
+// Page 0 of every PGDATA PageFile records the file's logical byte length (see pgdata-file.ts).
 import type { PageFile } from '@weftkit/kernel';
 
 export const PG_PAGE = 8192;
