@@ -3,12 +3,13 @@ import { describe, test } from 'node:test';
 import {
   BackendFrameSplitter,
   readCommandComplete,
+  readDataRow,
   readErrorFields,
   readParameterStatus,
   readReadyForQuery,
   splitBackendFrames,
 } from './backend-reader.js';
-import { commandComplete, errorResponse, noticeResponse, parameterStatus, readyForQuery } from './backend-serializer.js';
+import { commandComplete, dataRow, errorResponse, noticeResponse, parameterStatus, readyForQuery } from './backend-serializer.js';
 
 const frame = (code: string, body: string | Buffer): Buffer => {
   const b = Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
@@ -96,6 +97,13 @@ describe('backend frames', () => {
     const [f] = splitBackendFrames(frame('E', 'SFEHLER\0C22012\0Mdivision by zero\0Xfuture\0\0'));
     assert.deepEqual(readErrorFields(f!), { severity: 'FEHLER', code: '22012', message: 'division by zero' });
   });
+});
+
+test('a DataRow reads back as text columns, NULL as null', () => {
+  const [f] = splitBackendFrames(dataRow(['wk_r_1', null, '', 'ünï']));
+  assert.deepEqual(readDataRow(f!), ['wk_r_1', null, '', 'ünï']);
+  const [short] = splitBackendFrames(frame('D', Buffer.from('0001000000056162', 'hex')));
+  assert.throws(() => readDataRow(short!), { code: 'WK_REL_PROTOCOL_BACKEND_MALFORMED' });
 });
 
 describe('malformed backend bytes', () => {

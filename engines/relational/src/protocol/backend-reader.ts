@@ -86,6 +86,19 @@ export function readParameterStatus(frame: BackendFrame): { readonly name: strin
   });
 }
 
+/** The columns of a backend DataRow as text (null for SQL NULL); text-format results only. */
+export function readDataRow(frame: BackendFrame): (string | null)[] {
+  return read(frame, BackendCode.DataRow, 'DataRow', (r) => {
+    const n = r.int16();
+    const row: (string | null)[] = [];
+    for (let i = 0; i < n; i++) {
+      const len = r.int32();
+      row.push(len < 0 ? null : r.bytes(len).toString('utf8'));
+    }
+    return row;
+  });
+}
+
 /** Fields of a backend ErrorResponse or NoticeResponse, as sent (all text). */
 export interface BackendErrorFields {
   /** The non-localized severity (V) when present, else S. */

@@ -6,6 +6,7 @@ export type {
 export {
   BackendFrameSplitter,
   readCommandComplete,
+  readDataRow,
   readErrorFields,
   readParameterStatus,
   readReadyForQuery,

@@ -15,6 +15,7 @@ import {
   BackendCode,
   errorResponse,
   parseComplete,
+  readDataRow,
   readyForQuery,
   type Severity,
   splitBackendFrames,
@@ -112,7 +113,6 @@ function encodeAbort(): Buffer {
   return b.take();
 }
 
-// Puts an open explicit transaction into the failed state, as a refused statement does in PostgreSQL.
 /**
  * Authorization layer two's trigger. PGlite's authenticated user is the bootstrap superuser, so
  * PostgreSQL itself allows SET/RESET SESSION AUTHORIZATION; every spelling of it (keyword or
@@ -123,6 +123,7 @@ function encodeAbort(): Buffer {
 const IDENTITY_HINT = /authorization|u&/i;
 const SHOW_SESSION_AUTHORIZATION: Buffer = new FrontendBatch().add({ type: 'query', sql: 'SHOW session_authorization' }).take();
 
+// Puts an open explicit transaction into the failed state, as a refused statement does in PostgreSQL.
 function encodePoison(): Buffer {
   const b = new FrontendBatch();
   b.add({ type: 'execute', portal: ABORT_PORTAL, maxRows: 0 });
@@ -497,13 +498,14 @@ export class Session {
     } catch {
       return false;
     }
-    let value: string | null = null;
-    for (const f of splitBackendFrames(Buffer.concat(chunks))) {
-      if (f.code === BackendCode.ErrorResponse) return false;
-      if (f.code === BackendCode.DataRow && f.body.readInt16BE(0) === 1) {
-        const len = f.body.readInt32BE(2);
-        value = len < 0 ? null : f.body.toString('utf8', 6, 6 + len);
+    let value: string | null | undefined;
+    try {
+      for (const f of splitBackendFrames(Buffer.concat(chunks))) {
+        if (f.code === BackendCode.ErrorResponse) return false;
+        if (f.code === BackendCode.DataRow) value = readDataRow(f)[0];
       }
+    } catch {
+      return false;
     }
     return value === role;
   }
@@ -735,7 +737,7 @@ export class Session {
       }
       if (!(await this.#runsAs(lease.backend, sessionUser, relay.lastStatus ?? returned))) {
         relay.discard();
-        await this.#identityChanged('changed', new SessionIdentityChanged('the statement changed the session identity; connection terminated'));
+        await this.#identityChanged('changed', new SessionIdentityChanged('the session identity changed, or could not be confirmed, after this statement; connection terminated'));
         return;
       }
       relay.release();

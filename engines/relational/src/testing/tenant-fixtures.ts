@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createLocalKeyProvider, Keyring, silentLogger } from '@weftkit/kernel';
 import { serialize } from 'pg-protocol';
 import { BackendCode } from '../protocol/backend-codes.js';
-import { readErrorFields, splitBackendFrames } from '../protocol/backend-reader.js';
+import { readDataRow, readErrorFields, splitBackendFrames } from '../protocol/backend-reader.js';
 import { PGLITE_VERSION } from '../tenant/pglite-options.js';
 import { buildTemplateArchive } from '../tenant/template-build.js';
 import { TemplateStore } from '../tenant/template-store.js';
@@ -59,17 +59,7 @@ export async function simpleQuery(
   const all = Buffer.concat(chunks);
   for (const f of splitBackendFrames(all)) {
     if (f.code === BackendCode.ErrorResponse) errors.push(readErrorFields(f).code);
-    if (f.code !== BackendCode.DataRow) continue;
-    const n = f.body.readInt16BE(0);
-    const row: (string | null)[] = [];
-    let at = 2;
-    for (let i = 0; i < n; i++) {
-      const len = f.body.readInt32BE(at);
-      at += 4;
-      row.push(len < 0 ? null : f.body.toString('utf8', at, at + len));
-      if (len > 0) at += len;
-    }
-    rows.push(row);
+    if (f.code === BackendCode.DataRow) rows.push(readDataRow(f));
   }
   return { status, rows, errors, bytes: all.length };
 }
