@@ -46,7 +46,7 @@ export const ESCAPES: readonly { readonly sql: string; readonly layerTwo: boolea
   { sql: 'SET SESSION AUTHORIZATION postgres', layerTwo: false },
   { sql: "SET app.tenant_id = 't2'", layerTwo: false },
   { sql: 'RESET app.tenant_id', layerTwo: false },
-  { sql: "SET app.user = 'carol'", layerTwo: false },
+  { sql: 'SET app."user" = \'carol\'', layerTwo: false },
 ];
 
 export function authorizationSuite(bypassClassifier: boolean): void {
@@ -114,14 +114,23 @@ export function authorizationSuite(bypassClassifier: boolean): void {
     }
 
     if (bypassClassifier) {
-      // PGlite's authenticated user is the bootstrap superuser, so PostgreSQL itself allows these;
-      // the engine watches the executor's ParameterStatus reports and ends the session instead.
+      // PGlite's authenticated user is the bootstrap superuser, so PostgreSQL itself allows the
+      // SESSION AUTHORIZATION forms, and any role may set app.*; the engine asks the executor after
+      // each unit that could have done so and ends the session instead.
       const identityChanges = [
         'SET SESSION AUTHORIZATION postgres',
         'RESET SESSION AUTHORIZATION',
         'SET SESSION AUTHORIZATION DEFAULT',
         'SET SESSION AUTHORIZATION postgres; select 1 as leaked',
         'SET U&"session_\\0061uthorization" TO postgres',
+        "SET app.tenant_id = 't2'",
+        "SET app.tenant_id = 't2'; select item from orders order by id",
+        'RESET app.tenant_id',
+        'SET app."user" = \'carol\'',
+        'SET "APP"."user" = \'carol\'',
+        "SET app/* a comment */.tenant_id = 't2'",
+        "SET U&\"\\0061pp\".tenant_id = 't2'",
+        "begin; SET LOCAL app.tenant_id = 't2'",
       ];
       for (const sql of identityChanges) {
         test(`layer two ends the session that runs: ${sql}`, async () => {
@@ -135,10 +144,22 @@ export function authorizationSuite(bypassClassifier: boolean): void {
         });
       }
 
+      test('the audit line names the setting that changed, never its value', async () => {
+        const c = await connect('rita');
+        assert.equal((await expectFailure(c, "SET app.tenant_id = 'zz-spoofed'"))?.code, '42501');
+        const lines = await server.audit();
+        const deny = lines.find((l) => l.operation === 'sql.identity_change' && l.resource === 'app.tenant_id');
+        assert.ok(deny, 'authz_deny audit line for app.tenant_id');
+        assert.equal(deny.identity, 'rita');
+        assert.ok(!JSON.stringify(lines).includes('zz-spoofed'), 'the spoofed value is not in the audit log');
+      });
+
       test('a statement that only mentions authorization runs normally under the identity check', async () => {
         const c = await connect('rita');
         assert.deepEqual((await c.query("select 'authorization' as w")).rows, [{ w: 'authorization' }]);
         assert.deepEqual((await c.query({ text: "select $1::text || 'authorization' as w", values: ['x'] })).rows, [{ w: 'xauthorization' }]);
+        assert.deepEqual((await c.query("select current_setting('app.tenant_id') as t")).rows, [{ t: 't1' }]);
+        assert.deepEqual((await c.query("select 'app.user' as w")).rows, [{ w: 'app.user' }]);
         assert.equal((await identityOf(c)).user, 'rita');
       });
 

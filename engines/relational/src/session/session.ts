@@ -115,13 +115,24 @@ function encodeAbort(): Buffer {
 
 /**
  * Authorization layer two's trigger. PGlite's authenticated user is the bootstrap superuser, so
- * PostgreSQL itself allows SET/RESET SESSION AUTHORIZATION; every spelling of it (keyword or
- * `session_authorization` setting) contains "authorization" unless written with Unicode escapes
- * (`U&"..."`). A unit whose text has either is held back until the backend confirms, in a separate
- * exchange, that it still runs as the session's role.
+ * PostgreSQL itself allows SET/RESET SESSION AUTHORIZATION, and any role may SET or RESET the
+ * custom settings `app.tenant_id` and `app.user` that row-level security reads. Every spelling of
+ * those contains "authorization", or the word `app` followed (after an optional closing quote,
+ * spaces or a comment) by the dot of a qualified setting name, unless written with Unicode escapes
+ * (`U&"..."`). A unit whose text has any of them is held back until the backend confirms, in a
+ * separate exchange, that it still runs as the session's role with the session's tenant and user.
  */
-const IDENTITY_HINT = /authorization|u&/i;
-const SHOW_SESSION_AUTHORIZATION: Buffer = new FrontendBatch().add({ type: 'query', sql: 'SHOW session_authorization' }).take();
+const IDENTITY_HINT = /authorization|u&|\bapp\b"?\s*(?:\.|\/\*|--)/i;
+/** Schema-qualified, so no search_path a session sets can put another function in its place. */
+const IDENTITY_PROBE: Buffer = new FrontendBatch()
+  .add({
+    type: 'query',
+    sql: "SELECT pg_catalog.current_setting('session_authorization'), pg_catalog.current_setting('app.tenant_id', true), pg_catalog.current_setting('app.user', true)",
+  })
+  .take();
+/** What the identity probe reads, in its column order (also the audit line's resource when one differs). */
+const PROBED_SETTINGS = ['session_authorization', 'app.tenant_id', 'app.user'] as const;
+type ProbedSetting = (typeof PROBED_SETTINGS)[number];
 
 // Puts an open explicit transaction into the failed state, as a refused statement does in PostgreSQL.
 function encodePoison(): Buffer {
@@ -487,43 +498,46 @@ export class Session {
   }
 
   /**
-   * Whether the backend still runs as `role` (`SHOW session_authorization`, in its own exchange).
-   * An aborted transaction cannot be asked, so it counts as not verified: nothing it ran is shown.
+   * The first of `PROBED_SETTINGS` whose value on the backend is not `expected` (asked in its own
+   * exchange), or undefined when all match. An aborted transaction cannot be asked, so it counts as
+   * changed: nothing it ran is shown.
    */
-  async #runsAs(backend: TenantBackend, role: string, status: TransactionStatus | null): Promise<boolean> {
-    if (status === 'E' || status === null) return false;
+  async #identityDrift(backend: TenantBackend, expected: readonly string[], status: TransactionStatus | null): Promise<ProbedSetting | undefined> {
+    if (status === 'E' || status === null) return PROBED_SETTINGS[0];
     const chunks: Buffer[] = [];
     try {
-      await backend.exchange(SHOW_SESSION_AUTHORIZATION, (c) => chunks.push(Buffer.from(c)));
+      await backend.exchange(IDENTITY_PROBE, (c) => chunks.push(Buffer.from(c)));
     } catch {
-      return false;
+      return PROBED_SETTINGS[0];
     }
-    let value: string | null | undefined;
+    let values: (string | null)[] | undefined;
     try {
       for (const f of splitBackendFrames(Buffer.concat(chunks))) {
-        if (f.code === BackendCode.ErrorResponse) return false;
-        if (f.code === BackendCode.DataRow) value = readDataRow(f)[0];
+        if (f.code === BackendCode.ErrorResponse) return PROBED_SETTINGS[0];
+        if (f.code === BackendCode.DataRow) values = readDataRow(f);
       }
     } catch {
-      return false;
+      return PROBED_SETTINGS[0];
     }
-    return value === role;
+    if (values === undefined) return PROBED_SETTINGS[0];
+    return PROBED_SETTINGS.find((_, i) => values[i] !== expected[i]);
   }
 
   /**
-   * Layer two caught what layer one let through (the backend left the session's role), or could
-   * not check it (the held answer was too large). The connection ends with `err` as FATAL, the open
-   * transaction is rolled back, and the next session on this backend gets the full identity prelude.
+   * Layer two caught what layer one let through (the backend left the session's role, tenant or
+   * user: `resource` names the setting), or could not check it (the held answer was too large). The
+   * connection ends with `err` as FATAL, the open transaction is rolled back, and the next session
+   * on this backend gets the full identity prelude.
    */
-  async #identityChanged(reason: 'changed' | 'unverified', err: Error): Promise<void> {
+  async #identityChanged(reason: 'changed' | 'unverified', resource: ProbedSetting | 'session_identity', err: Error): Promise<void> {
     this.#gate.identityOwner = undefined;
-    this.#log.warn('session identity check failed; terminating the session', { reason, request_id: this.ctx.requestId });
+    this.#log.warn('session identity check failed; terminating the session', { reason, setting: resource, request_id: this.ctx.requestId });
     const audit = this.#deps.audit;
     if (audit?.records('authz_deny') === true) {
       await audit.append(this.ctx, {
         event: 'authz_deny',
         operation: 'sql.identity_change',
-        resource: 'session_authorization',
+        resource,
         result: 'denied',
         errorCode: reason === 'changed' ? '42501' : '54000',
         details: { reason: reason === 'changed' ? 'executor' : 'unverified', statement_kind: 'unknown' },
@@ -731,13 +745,15 @@ export class Session {
         relay.discard();
         await this.#identityChanged(
           'unverified',
+          'session_identity',
           new SessionIdentityUnverified('the answer is too large to hold back for the session identity check; connection terminated'),
         );
         return;
       }
-      if (!(await this.#runsAs(lease.backend, sessionUser, relay.lastStatus ?? returned))) {
+      const drift = await this.#identityDrift(lease.backend, [sessionUser, this.ctx.tenant, this.ctx.identity], relay.lastStatus ?? returned);
+      if (drift !== undefined) {
         relay.discard();
-        await this.#identityChanged('changed', new SessionIdentityChanged('the session identity changed, or could not be confirmed, after this statement; connection terminated'));
+        await this.#identityChanged('changed', drift, new SessionIdentityChanged('the session identity changed, or could not be confirmed, after this statement; connection terminated'));
         return;
       }
       relay.release();
