@@ -1,0 +1,164 @@
+// The floor any PGlite-based relational design pays, against PostgreSQL 15 measured in the same run.
+// The engine must run each tenant's PGlite (PostgreSQL 18 in WebAssembly, single-threaded) off the
+// main event loop, in a worker thread: one thread hop per exchange each way. This measures, apart:
+//   1. PostgreSQL 15 (fresh cluster, fsync on, SCRAM over TCP) under pgbench at scale 1:
+//      -S -c 1, tpcb-like -c 1, -S -c 4;
+//   2. PGlite in this process, in memory (MemoryFS), no worker, no encryption, no fsync, tables
+//      cached in shared buffers: pgbench's select-only and tpcb-like transactions as simple-Query
+//      messages through execProtocolRawSync (wall and CPU per transaction);
+//   3. a worker_threads echo shaped like the tenant worker's request/answer (round-trip wall time,
+//      requests spaced by PostgreSQL's -S -c 1 latency, and back-to-back; CPU per round trip).
+// The floor of a transaction is 2 + 3 (per message); PostgreSQL's figure over the floor is the best
+// ratio any such design can reach, before protocol, TLS, authorization, sockets or storage.
+//
+//   npm run bench -- relational-floor [--duration=SECONDS]
+//
+// Needs pgbench and PostgreSQL 15 server binaries (apt-get install -y postgresql-15 postgresql-client-15).
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { printRows } from './lib/report.js';
+import { run } from './lib/processes.js';
+import { EchoWorker, type HopTiming } from './relational/floor-hop.js';
+import { measurePglite, type PgliteFloor, SHARED_BUFFERS } from './relational/floor-pglite.js';
+import { type PgbenchResult, pgbenchInit, pgbenchRun } from './relational/pgbench.js';
+import { findPostgresBin, type PostgresCluster, startPostgres } from './relational/postgres.js';
+
+function option(name: string, fallback: number): number {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  if (arg === undefined) return fallback;
+  const n = Number(arg.slice(name.length + 3));
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
+  return n;
+}
+
+const SECONDS = option('duration', 8);
+/** Issues #4 and #5: WeftKit over PostgreSQL 15. */
+const GOALS = { select1: 0.75, tpcb1: 0.6, tenants4: 0.5 } as const;
+/** Query messages in one pgbench tpcb-like transaction (-M simple): BEGIN, 5 statements, END. */
+const TPCB_MESSAGES = 7;
+
+const PGBENCH = ['/usr/bin/pgbench', '/usr/lib/postgresql/15/bin/pgbench', '/usr/local/bin/pgbench'].find((p) => existsSync(p));
+const PG_BIN = findPostgresBin(['/usr/lib/postgresql/15/bin', '/usr/local/bin']);
+const missing: string[] = [];
+if (PGBENCH === undefined) missing.push('pgbench (apt-get install -y postgresql-client-15)');
+if (PG_BIN === undefined) missing.push('PostgreSQL 15 server: initdb, pg_ctl, postgres (apt-get install -y postgresql-15)');
+if (missing.length > 0) {
+  console.error(`relational-floor benchmark needs: ${missing.join(', ')}`);
+  process.exit(2);
+}
+const pgbench = PGBENCH!;
+const cores = availableParallelism();
+
+function verdict(ceiling: number, goal: number): string {
+  return `ceiling ${ceiling.toFixed(2)}x, goal ${goal.toFixed(2)}x: ${ceiling < goal ? 'ceiling BELOW goal (unreachable with PGlite in a worker)' : 'ceiling at or above goal'}`;
+}
+
+function hopLine(name: string, h: HopTiming, cpuNote: string): string {
+  return (
+    `  hop ${name.padEnd(28)} ${h.rttUs.toFixed(1).padStart(7)} µs avg RTT (p50 ${h.p50Us.toFixed(1)}, p99 ${h.p99Us.toFixed(1)})  ` +
+    `${h.cpuUs.toFixed(1)} µs CPU ${cpuNote}  (${h.roundTrips} round trips)`
+  );
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'weftkit-bench-relational-floor-'));
+let postgres: PostgresCluster | undefined;
+let echo: EchoWorker | undefined;
+let failed = false;
+try {
+  postgres = await startPostgres(PG_BIN!, join(dir, 'postgres'));
+  const pgbenchVersion = run(pgbench, ['--version']).trim();
+  console.log(
+    `relational-floor: the lower bound of any design that runs PGlite in a worker thread, ${SECONDS} s per measurement.\n` +
+      `Node ${process.version}, ${cores} cores (os.availableParallelism()). Client: ${pgbenchVersion}. ` +
+      `Peer: ${postgres.version}, fresh cluster, fsync on, SCRAM-SHA-256 over TCP 127.0.0.1, scale 1 (pgbench -i -I dtGvp -s 1).`,
+  );
+
+  // 1. PostgreSQL 15.
+  await pgbenchInit(pgbench, postgres.target, 1);
+  const pgRuns: [string, string[]][] = [
+    ['select-only -S -c 1', ['-S', '-c', '1']],
+    ['tpcb-like -c 1', ['-c', '1']],
+    ['select-only -S -c 4', ['-S', '-c', '4']],
+  ];
+  const pg: PgbenchResult[] = [];
+  for (const [name, args] of pgRuns) {
+    const r = await pgbenchRun(pgbench, postgres.target, [...args, '-T', String(SECONDS)]);
+    if (r.failed > 0) throw new Error(`PostgreSQL 15 ${name}: ${r.failed} failed transactions`);
+    pg.push(r);
+    console.log(`  PostgreSQL 15 ${name.padEnd(22)} ${r.tps.toFixed(0).padStart(7)} tps  latency avg ${(r.latencyMs * 1000).toFixed(1)} µs  (${r.transactions} tx)`);
+  }
+  const [pgSelect1, pgTpcb1, pgSelect4] = pg as [PgbenchResult, PgbenchResult, PgbenchResult];
+  await postgres.stop();
+  postgres = undefined;
+
+  // 2. PGlite alone.
+  console.log(
+    `PGlite in this process, MemoryFS, the engine's start parameters with shared_buffers=${SHARED_BUFFERS}: every page cached, ` +
+      'no encryption, no fsync, no worker: the most favourable case for PGlite.',
+  );
+  const lite: PgliteFloor = await measurePglite(SECONDS, (line) => console.log(line));
+  console.log(`  PGlite ${lite.version} (package.json): ${lite.serverVersion.split(' on ')[0]}`);
+
+  // 3. The hop.
+  const gapMs = pgSelect1.latencyMs;
+  console.log(`Thread hop: echo worker, ~100-byte request copied, ~120-byte answer transferred; gapped = main thread busy-waits ${(gapMs * 1000).toFixed(1)} µs (PostgreSQL -S -c 1 latency) before each request.`);
+  echo = new EchoWorker();
+  await echo.measure(1, 0);
+  const gapped = await echo.measure(SECONDS, gapMs);
+  console.log(hopLine('gapped (c1 spacing)', gapped, '(estimate: process CPU minus busy-wait wall)'));
+  const b2b = await echo.measure(SECONDS, 0);
+  console.log(hopLine('back-to-back', b2b, '(process CPU, both threads)'));
+  await echo.close();
+  echo = undefined;
+
+  // 4. Floors and ceilings.
+  const pgSelectUs = pgSelect1.latencyMs * 1000;
+  const pgTpcbUs = pgTpcb1.latencyMs * 1000;
+  const selectFloorUs = lite.select.wallUs + gapped.rttUs;
+  const tpcbFloorUs = lite.tpcb.wallUs + TPCB_MESSAGES * gapped.rttUs;
+  const selectCeiling = pgSelectUs / selectFloorUs;
+  const tpcbCeiling = pgTpcbUs / tpcbFloorUs;
+  const tenantCpuUs = lite.select.cpuUs + b2b.cpuUs;
+  const tenantsTps = (cores * 1e6) / tenantCpuUs;
+  const tenantsCeiling = tenantsTps / pgSelect4.tps;
+
+  console.log(
+    `\nFloors (PGlite wall + hop RTT gapped per message) and ceilings (PostgreSQL 15 over the floor):\n` +
+      `  select -c 1: floor ${selectFloorUs.toFixed(1)} µs = PGlite ${lite.select.wallUs.toFixed(1)} + hop ${gapped.rttUs.toFixed(1)}; ` +
+      `PostgreSQL ${pgSelectUs.toFixed(1)} µs; ${verdict(selectCeiling, GOALS.select1)}\n` +
+      `  tpcb   -c 1: floor ${tpcbFloorUs.toFixed(1)} µs = PGlite ${lite.tpcb.wallUs.toFixed(1)} + ${TPCB_MESSAGES} x hop ${gapped.rttUs.toFixed(1)}; ` +
+      `PostgreSQL ${pgTpcbUs.toFixed(1)} µs; ${verdict(tpcbCeiling, GOALS.tpcb1)}\n` +
+      '      (PGlite has no fsync here while PostgreSQL fsyncs each commit: the floor only gets lower, the ceiling is generous.)\n' +
+      `  4 tenants x 1 client: ${cores} cores / (PGlite select CPU ${lite.select.cpuUs.toFixed(1)} + hop CPU back-to-back ${b2b.cpuUs.toFixed(1)} µs) ` +
+      `= ${tenantsTps.toFixed(0)} tps; PostgreSQL -S -c 4 ${pgSelect4.tps.toFixed(0)} tps; ${verdict(tenantsCeiling, GOALS.tenants4)}\n` +
+      "      (Ignores pgbench's own CPU, which shares these cores, and all protocol, TLS, authorization and socket work: the engine must be below it.)",
+  );
+
+  printRows(`select-only -c 1: floor vs PostgreSQL 15 -S -c 1 (ratio = ceiling, goal ${GOALS.select1}x)`, [
+    { name: 'PGlite select transaction (wall)', value: lite.select.wallUs, unit: 'µs' },
+    { name: 'PGlite select transaction (CPU)', value: lite.select.cpuUs, unit: 'µs' },
+    { name: 'hop round trip, gapped', value: gapped.rttUs, unit: 'µs' },
+    { name: 'floor latency', value: selectFloorUs, unit: 'µs', peer: pgSelectUs, higherIsBetter: false },
+  ]);
+  printRows(`tpcb-like -c 1: floor vs PostgreSQL 15 -c 1 (ratio = ceiling, goal ${GOALS.tpcb1}x)`, [
+    { name: 'PGlite tpcb transaction, 7 messages (wall)', value: lite.tpcb.wallUs, unit: 'µs' },
+    { name: 'PGlite tpcb transaction, 7 messages (CPU)', value: lite.tpcb.cpuUs, unit: 'µs' },
+    { name: `${TPCB_MESSAGES} x hop round trip, gapped`, value: TPCB_MESSAGES * gapped.rttUs, unit: 'µs' },
+    { name: 'floor latency', value: tpcbFloorUs, unit: 'µs', peer: pgTpcbUs, higherIsBetter: false },
+  ]);
+  printRows(`4 tenants x 1 client: CPU ceiling on ${cores} cores vs PostgreSQL 15 -S -c 4 (ratio = ceiling, goal ${GOALS.tenants4}x)`, [
+    { name: 'PGlite select + hop CPU per transaction', value: tenantCpuUs, unit: 'µs' },
+    { name: 'hop round trip, back-to-back (wall)', value: b2b.rttUs, unit: 'µs' },
+    { name: 'ceiling throughput', value: tenantsTps, unit: 'tps', peer: pgSelect4.tps, higherIsBetter: true },
+  ]);
+} catch (err) {
+  failed = true;
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+} finally {
+  await echo?.close();
+  await postgres?.stop();
+  await rm(dir, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
