@@ -124,11 +124,22 @@ function encodeAbort(): Buffer {
  */
 const IDENTITY_HINT = /authorization|u&|\bapp\b"?\s*(?:\.|\/\*|--)/i;
 /** Schema-qualified, so no search_path a session sets can put another function in its place. */
-const IDENTITY_PROBE: Buffer = new FrontendBatch()
-  .add({
-    type: 'query',
-    sql: "SELECT pg_catalog.current_setting('session_authorization'), pg_catalog.current_setting('app.tenant_id', true), pg_catalog.current_setting('app.user', true)",
-  })
+const PROBE_SQL =
+  "SELECT pg_catalog.current_setting('session_authorization'), pg_catalog.current_setting('app.tenant_id', true), pg_catalog.current_setting('app.user', true)";
+const IDENTITY_PROBE: Buffer = new FrontendBatch().add({ type: 'query', sql: PROBE_SQL }).take();
+/**
+ * The same question inside an unsynced extended-protocol batch (a unit that ended with Flush), where
+ * a Query message would end the batch's implicit transaction: a reserved statement and portal,
+ * closed again, and a Flush. In a failed batch PostgreSQL skips it, which counts as not confirmed.
+ */
+const PROBE_NAME = '\u0001weftkit-probe';
+const IDENTITY_PROBE_IN_BATCH: Buffer = new FrontendBatch()
+  .add({ type: 'parse', name: PROBE_NAME, sql: PROBE_SQL, paramTypes: [] })
+  .add({ type: 'bind', portal: PROBE_NAME, statement: PROBE_NAME, paramFormats: [], params: [], resultFormats: [] })
+  .add({ type: 'execute', portal: PROBE_NAME, maxRows: 0 })
+  .add({ type: 'close', target: 'P', name: PROBE_NAME })
+  .add({ type: 'close', target: 'S', name: PROBE_NAME })
+  .add({ type: 'flush' })
   .take();
 /** What the identity probe reads, in its column order (also the audit line's resource when one differs). */
 const PROBED_SETTINGS = ['session_authorization', 'app.tenant_id', 'app.user'] as const;
@@ -502,11 +513,15 @@ export class Session {
    * exchange), or undefined when all match. An aborted transaction cannot be asked, so it counts as
    * changed: nothing it ran is shown.
    */
-  async #identityDrift(backend: TenantBackend, expected: readonly string[], status: TransactionStatus | null): Promise<ProbedSetting | undefined> {
-    if (status === 'E' || status === null) return PROBED_SETTINGS[0];
+  async #identityDrift(
+    backend: TenantBackend,
+    expected: readonly string[],
+    at: { readonly inBatch: true } | { readonly inBatch: false; readonly status: TransactionStatus | null },
+  ): Promise<ProbedSetting | undefined> {
+    if (!at.inBatch && (at.status === 'E' || at.status === null)) return PROBED_SETTINGS[0];
     const chunks: Buffer[] = [];
     try {
-      await backend.exchange(IDENTITY_PROBE, (c) => chunks.push(Buffer.from(c)));
+      await backend.exchange(at.inBatch ? IDENTITY_PROBE_IN_BATCH : IDENTITY_PROBE, (c) => chunks.push(Buffer.from(c)));
     } catch {
       return PROBED_SETTINGS[0];
     }
@@ -707,8 +722,10 @@ export class Session {
       this.#deferred = [];
     }
     const sessionUser = this.#role()?.name;
-    const probe = this.#probe && end === 'ready' && sessionUser !== undefined;
-    if (end === 'ready') this.#probe = false;
+    // A unit ending with Flush is checked too: later units of the same batch could otherwise read
+    // with a changed identity before the Sync.
+    const probe = this.#probe && sessionUser !== undefined;
+    this.#probe = false;
     relay.begin({
       skipReadies: (prelude ? 1 + this.#settings.length : 0) + deferred,
       criticalReadies: prelude ? 1 : 0,
@@ -750,7 +767,11 @@ export class Session {
         );
         return;
       }
-      const drift = await this.#identityDrift(lease.backend, [sessionUser, this.ctx.tenant, this.ctx.identity], relay.lastStatus ?? returned);
+      const drift = await this.#identityDrift(
+        lease.backend,
+        [sessionUser, this.ctx.tenant, this.ctx.identity],
+        end === 'flush' ? { inBatch: true } : { inBatch: false, status: relay.lastStatus ?? returned },
+      );
       if (drift !== undefined) {
         relay.discard();
         await this.#identityChanged('changed', drift, new SessionIdentityChanged('the session identity changed, or could not be confirmed, after this statement; connection terminated'));
