@@ -137,7 +137,7 @@ interface StatusRow {
   tenant: string;
   currentVersion: number;
   versions: number[];
-  reencryption?: { running: boolean; segmentsRemaining: number; bytesDone: number; lastError: string | null } | null;
+  reencryption?: { running: boolean; segmentsRemaining: number; bytesDone: number; bytesPerSecond?: number; lastError: string | null } | null;
 }
 
 /** `weftkit keys status`: each tenant's key versions, and re-encryption progress when an engine runs. */
@@ -150,7 +150,12 @@ export const keysStatus: Command = async (args, io) => {
     for (const t of rows) {
       const r = t.reencryption;
       const progress =
-        r === undefined ? '' : r === null ? '\tre-encryption: none' : `\tre-encryption: ${r.running ? 'running' : 'idle'}, ${r.segmentsRemaining} file(s) left, ${r.bytesDone} bytes done${r.lastError === null ? '' : `, last error ${r.lastError}`}`;
+        r === undefined
+          ? ''
+          : r === null
+            ? '\tre-encryption: none'
+            : `\tre-encryption: ${r.running ? 'running' : 'idle'}, ${r.segmentsRemaining} file(s) left, ${r.bytesDone} bytes done` +
+              `${r.bytesPerSecond === undefined ? '' : `, rate ${r.bytesPerSecond} B/s`}${r.lastError === null ? '' : `, last error ${r.lastError}`}`;
       io.out(`${t.tenant}\tkey version ${t.currentVersion}\tversions ${t.versions.join(',')}${progress}\n`);
     }
   };

@@ -62,17 +62,23 @@ function keyringVersions(dataDir: string, tenant: string): number[] | undefined 
   return body.tenants[tenant]?.keys.map((k: { version: number }) => k.version);
 }
 
+/** The killed rotation's --rate: slow enough to be caught mid-job, fast enough to finish soon after the restart. */
+const SLOW_RATE = 262144;
+
 const auth = (user: string): string => `Basic ${Buffer.from(`${user}:${user}-password-1`).toString('base64')}`;
 const itemValue = (key: string, n: number): string => `${key}#${n}:${'p'.repeat(2000)}`;
 
 /** Tenant status from `weftkit keys status` (the engine's view). */
-async function status(env: Record<string, string>, tenant: string): Promise<{ versions: string; remaining: number; bytes: number; running: boolean }> {
+async function status(
+  env: Record<string, string>,
+  tenant: string,
+): Promise<{ versions: string; remaining: number; bytes: number; running: boolean; rate: number | undefined }> {
   const r = await cli(['keys', 'status'], env);
   assert.equal(r.code, 0, r.err);
   const line = r.out.split('\n').find((l) => l.startsWith(`${tenant}\t`))!;
-  const m = /versions ([\d,]+).*?(running|idle), (\d+) file\(s\) left, (\d+) bytes done/.exec(line);
-  if (m === null) return { versions: /versions ([\d,]+)/.exec(line)![1]!, remaining: -1, bytes: 0, running: false };
-  return { versions: m[1]!, running: m[2] === 'running', remaining: Number(m[3]), bytes: Number(m[4]) };
+  const m = /versions ([\d,]+).*?(running|idle), (\d+) file\(s\) left, (\d+) bytes done(?:, rate (\d+) B\/s)?/.exec(line);
+  if (m === null) return { versions: /versions ([\d,]+)/.exec(line)![1]!, remaining: -1, bytes: 0, running: false, rate: undefined };
+  return { versions: m[1]!, running: m[2] === 'running', remaining: Number(m[3]), bytes: Number(m[4]), rate: m[5] === undefined ? undefined : Number(m[5]) };
 }
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
@@ -201,22 +207,27 @@ describe('online key operations under traffic', () => {
       assert.equal(g.buf.toString(), value, key);
     }
 
-    // A second rotation, slow, killed half-way; the restarted engine (now on the new KEK) finishes it.
-    const slow = await cli(['keys', 'rotate-dek', 'ta', '--rate', '65536'], cliEnv);
+    // A second rotation, slow, killed half-way; the restarted engine (now on the new KEK) finishes it
+    // at the same --rate, which the keyring kept (not the 32 MiB/s default).
+    const slow = await cli(['keys', 'rotate-dek', 'ta', '--rate', String(SLOW_RATE)], cliEnv);
     assert.equal(slow.code, 0, slow.err);
     await until('some progress', async () => (await status(cliEnv, 'ta')).bytes > 0);
     const mid = await status(cliEnv, 'ta');
     assert.ok(mid.running && mid.remaining > 0, JSON.stringify(mid));
+    assert.equal(mid.rate, SLOW_RATE);
     e.child.kill('SIGKILL');
     await new Promise((r) => e.child.once('exit', r));
     assert.ok(logFiles(dataDir, 'ta').some((f) => headerKeyVersion(f) === 2), 'killed before the job finished');
 
     engine = await startEngine({ ...engineEnv, WEFTKIT_KEY_FILE: join(dir, 'new.key') });
     const e2 = engine;
+    const resumedAt = new Set<number | undefined>();
     await until('resumed re-encryption', async () => {
       const s = await status(cliEnv, 'ta');
+      if (s.remaining >= 0) resumedAt.add(s.rate);
       return !s.running && s.remaining === 0 && s.versions === '3';
     });
+    assert.deepEqual([...resumedAt], [SLOW_RATE], 'the resumed job runs at the --rate it was started with');
     assert.ok(logFiles(dataDir, 'ta').every((f) => headerKeyVersion(f) === 3));
     assert.deepEqual(keyringVersions(dataDir, 'ta'), [3]);
     for (const [key, value] of acked) {

@@ -47,14 +47,20 @@ export function keyringVersions(dataDir: string, tenant: string): number[] | und
   return body.tenants[tenant]?.keys.map((k: { version: number }) => k.version);
 }
 
-/** `weftkit keys status` for one tenant, answered by the running engine (`remaining` -1 when it reports none). */
-export async function status(env: Record<string, string>, tenant: string): Promise<{ versions: string; remaining: number; running: boolean }> {
+/**
+ * `weftkit keys status` for one tenant, answered by the running engine (`remaining` -1 when it reports
+ * none; `rate`, bytes per second, undefined when it reports none).
+ */
+export async function status(
+  env: Record<string, string>,
+  tenant: string,
+): Promise<{ versions: string; remaining: number; running: boolean; rate: number | undefined }> {
   const r = await cli(['keys', 'status'], env);
   assert.equal(r.code, 0, r.err);
   const line = r.out.split('\n').find((l) => l.startsWith(`${tenant}\t`))!;
-  const m = /versions ([\d,]+).*?(running|idle), (\d+) file\(s\) left/.exec(line);
-  if (m === null) return { versions: /versions ([\d,]+)/.exec(line)![1]!, remaining: -1, running: false };
-  return { versions: m[1]!, running: m[2] === 'running', remaining: Number(m[3]) };
+  const m = /versions ([\d,]+).*?(running|idle), (\d+) file\(s\) left(?:, \d+ bytes done)?(?:, rate (\d+) B\/s)?/.exec(line);
+  if (m === null) return { versions: /versions ([\d,]+)/.exec(line)![1]!, remaining: -1, running: false, rate: undefined };
+  return { versions: m[1]!, running: m[2] === 'running', remaining: Number(m[3]), rate: m[4] === undefined ? undefined : Number(m[4]) };
 }
 
 export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {

@@ -15,8 +15,11 @@ import { REKEY_SUFFIX, scanPgData } from '../src/tenant/pgdata-scan.js';
 import { openTestKeyring, seedTemplate } from '../src/testing/tenant-fixtures.js';
 import { cli, type Engine, keyringVersions, startEngine, status, until } from './key-ops-helpers.js';
 
-/** Slow enough that a file of more than one 32-page slice stays half copied for seconds. */
-const SLOW_RATE = 65536;
+/**
+ * Slow enough that the ~5 MB heap file stays half copied for seconds (a 32-page slice every 125 ms);
+ * the resumed job runs at it too (the keyring keeps it), so no slower than that.
+ */
+const SLOW_RATE = 2 << 20;
 
 function rekeyCopies(root: string): string[] {
   const out: string[] = [];
@@ -113,16 +116,20 @@ describe('relational DEK re-encryption across an engine SIGKILL', () => {
     assert.deepEqual(keyringVersions(dataDir, 'tr'), [1, 2]);
     t.diagnostic(`killed with ${left.old.length} of ${total} file(s) under version 1`);
 
-    // Same environment, no CLI command: the engine opens tr at start and finishes on its own.
+    // Same environment, no CLI command: the engine opens tr at start and finishes on its own, at the
+    // --rate of the rotation (kept in keyring.json), not at the 32 MiB/s default.
     engine = await startEngine(engineEnv);
+    const rates = new Set<number | undefined>();
     await until(
       'the resumed re-encryption of tr',
       async () => {
         const s = await status(cliEnv, 'tr');
+        if (s.remaining >= 0) rates.add(s.rate);
         return !s.running && s.remaining === 0 && s.versions === '2';
       },
       45_000,
     );
+    assert.deepEqual([...rates], [SLOW_RATE], 'the resumed job reports the rotation\'s rate');
     const scan = scanPgData(pgdata, 2);
     assert.deepEqual([...scan.versions], [2], 'every PGDATA file of tr is under key version 2');
     assert.deepEqual(scan.old, []);

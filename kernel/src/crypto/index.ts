@@ -5,7 +5,7 @@ export type { EncryptionBudgetOptions } from './encryption-budget.js';
 export { DEFAULT_HARD_LIMIT, DEFAULT_RESERVATION_BLOCK, DEFAULT_SOFT_LIMIT, EncryptionBudget } from './encryption-budget.js';
 export type { KeyProvider, WrapContext } from './key-provider.js';
 export { LocalKeyProvider, wrapContextAad } from './key-provider.js';
-export type { ExportedTenantKeys, KekRotationResult, KeyringOptions, ShredResult, TenantCiphers, TenantKeyInfo } from './keyring.js';
+export type { ExportedTenantKeys, KekRotationResult, KeyringOptions, RotateDekOptions, ShredResult, TenantCiphers, TenantKeyInfo } from './keyring.js';
 export { KEYRING_FILE_NAME, Keyring } from './keyring.js';
 export type { LocalKeyProviderDeps, LocalKeyProviderOptions } from './local-key-providers.js';
 export { createLocalKeyProvider, DEV_KEY_FILE_NAME } from './local-key-providers.js';

@@ -2,6 +2,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { KeyringCorrupt } from '../errors.js';
 import { isTenantName } from '../identity/tenant.js';
 
+/** Smallest re-encryption rate accepted (and kept in a tenant record), bytes per second. */
+export const MIN_REENCRYPT_RATE = 4096;
+
 // keyring.json is two lines:
 //   1. the body, JSON (below), exactly the bytes the MAC covers
 //   2. "hmac-sha256:" + lowercase hex HMAC-SHA256(macKey, line 1)
@@ -24,6 +27,11 @@ export interface KeyRecord {
 export interface TenantRecord {
   readonly current: number;
   readonly keys: readonly KeyRecord[];
+  /**
+   * Bytes per second the operator gave the rotation that made `current` (`--rate`), kept until the
+   * older versions are retired so a re-encryption resumed after a restart runs at it. Absent: the default.
+   */
+  readonly reencryptRate?: number;
 }
 
 /** What is left of a crypto-shredded tenant: the name stays dead until it is re-created on purpose. */
@@ -89,6 +97,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isVersion = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 0xffffffff;
 const isIsoTime = (v: unknown): v is string => typeof v === 'string' && /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(v) && !Number.isNaN(Date.parse(v));
+const isReencryptRate = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= MIN_REENCRYPT_RATE;
 const isBase64 = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(v);
 
 function checkBody(raw: unknown): KeyringBody {
@@ -104,6 +113,7 @@ function checkBody(raw: unknown): KeyringBody {
   if (!isObject(tenants)) throw corrupt('bad tenants');
   for (const [name, t] of Object.entries(tenants)) {
     if (!isTenantName(name) || !isObject(t) || !isVersion(t['current']) || !Array.isArray(t['keys'])) throw corrupt('bad tenant');
+    if (t['reencryptRate'] !== undefined && !isReencryptRate(t['reencryptRate'])) throw corrupt('bad tenant re-encryption rate');
     const versions = new Set<number>();
     for (const k of t['keys'] as unknown[]) {
       if (!isObject(k) || !isVersion(k['version']) || !isBase64(k['wrapped']) || typeof k['createdAt'] !== 'string' || !isCount(k['reserved'])) {

@@ -20,6 +20,7 @@ import {
   encodeKeyring,
   KEYRING_FORMAT,
   KEYRING_VERSION,
+  MIN_REENCRYPT_RATE,
   type KeyringBody,
   type KeyRecord,
   parseKeyring,
@@ -73,6 +74,14 @@ export interface ShreddedTenantInfo {
   readonly shreddedAt: string;
   /** The keyring generation written by the shred. */
   readonly keyringGeneration: number;
+}
+
+export interface RotateDekOptions {
+  /**
+   * Re-encryption rate (bytes per second, an integer of at least `MIN_REENCRYPT_RATE`) the caller
+   * started the rotation with; kept in the keyring until the older versions are retired.
+   */
+  readonly reencryptRate?: number;
 }
 
 export interface CreateTenantOptions {
@@ -241,9 +250,16 @@ export class Keyring {
     return { tenant, currentVersion: 1, versions: [1] };
   }
 
-  /** Adds a new DEK version for new writes; older versions stay readable. */
-  async rotateDek(tenant: string): Promise<TenantKeyInfo> {
+  /**
+   * Adds a new DEK version for new writes; older versions stay readable. `reencryptRate` is recorded
+   * in the same write (and a rate of an earlier rotation dropped when it is absent).
+   */
+  async rotateDek(tenant: string, options: RotateDekOptions = {}): Promise<TenantKeyInfo> {
     this.#alive();
+    const rate = options.reencryptRate;
+    if (rate !== undefined && (!Number.isSafeInteger(rate) || rate < MIN_REENCRYPT_RATE)) {
+      throw new RangeError(`reencryptRate must be an integer of at least ${MIN_REENCRYPT_RATE}`);
+    }
     const before = this.#tenant(tenant);
     const version = Math.max(...before.keys.map((k) => k.version)) + 1;
     const dek = newKey();
@@ -251,7 +267,7 @@ export class Keyring {
       const wrapped = await this.#provider.wrapKey(dek, dekContext(this.#body.keyringId, tenant, version));
       const t = this.#tenant(tenant);
       if (t.keys.some((k) => k.version === version)) throw new TenantKeyExists('concurrent data key rotation');
-      const record: TenantRecord = { current: version, keys: [...t.keys, keyRecord(version, wrapped)] };
+      const record: TenantRecord = { current: version, keys: [...t.keys, keyRecord(version, wrapped)], ...(rate === undefined ? {} : { reencryptRate: rate }) };
       this.#write({ ...this.#body, tenants: { ...this.#body.tenants, [tenant]: record } });
       this.#cachePut(slot(tenant, version), dek);
     } finally {
@@ -259,6 +275,12 @@ export class Keyring {
     }
     const t = this.#tenant(tenant);
     return { tenant, currentVersion: t.current, versions: t.keys.map((k) => k.version) };
+  }
+
+  /** The `reencryptRate` of the tenant's last DEK rotation while older versions remain; undefined otherwise. */
+  reencryptRate(tenant: string): number | undefined {
+    this.#alive();
+    return this.hasTenant(tenant) ? this.#body.tenants[tenant]!.reencryptRate : undefined;
   }
 
   /** Unwraps (or takes from the cache) every DEK version of `tenant`; the result is synchronous. */
@@ -369,7 +391,9 @@ export class Keyring {
     const t = this.#tenant(tenant);
     if (version === t.current) throw new RangeError('the current data key version cannot be retired');
     if (!t.keys.some((k) => k.version === version)) throw new KeyVersionUnknown('no data key with that version for this tenant');
-    const record: TenantRecord = { current: t.current, keys: t.keys.filter((k) => k.version !== version) };
+    const keys = t.keys.filter((k) => k.version !== version);
+    // With one version left there is nothing to re-encrypt: the rate goes with the last old version.
+    const record: TenantRecord = { current: t.current, keys, ...(keys.length > 1 && t.reencryptRate !== undefined ? { reencryptRate: t.reencryptRate } : {}) };
     this.#write({ ...this.#body, tenants: { ...this.#body.tenants, [tenant]: record } });
     for (const c of this.#live.get(tenant) ?? []) (c as TenantKeySet).forget(version);
     this.#cacheDrop(slot(tenant, version));
@@ -412,7 +436,7 @@ export class Keyring {
       const tenants: Record<string, TenantRecord> = {};
       let keys = 0;
       for (const [tn, t] of Object.entries(current.tenants)) {
-        tenants[tn] = { current: t.current, keys: t.keys.map((k) => ({ ...k, wrapped: rewrapped.get(slot(tn, k.version))! })) };
+        tenants[tn] = { ...t, keys: t.keys.map((k) => ({ ...k, wrapped: rewrapped.get(slot(tn, k.version))! })) };
         keys += t.keys.length;
       }
       const body: KeyringBody = {

@@ -3,10 +3,10 @@
 // `weftkit` CLI sends and prints; the engine supplies the operations.
 import { AdminInvalidArgument } from '../errors.js';
 import { assertTenantName } from '../identity/tenant.js';
+import { MIN_REENCRYPT_RATE } from '../crypto/keyring-file.js';
 import type { AdminHandlers } from './admin-socket.js';
 
-/** Smallest re-encryption rate accepted, bytes per second. */
-export const MIN_REENCRYPT_RATE = 4096;
+export { MIN_REENCRYPT_RATE };
 
 /** What an engine does for each command. */
 export interface TenantKeyOperations {

@@ -155,7 +155,7 @@ export function createKvStore(options: KvStoreOptions): LogKvStore {
     const tenant = assertTenantName(name);
     if (!options.keyring.hasTenant(tenant)) throw new TenantKeyNotFound('tenant has no data key');
     const store = await tenantStore(tenant);
-    const info = await options.keyring.rotateDek(tenant);
+    const info = await options.keyring.rotateDek(tenant, o.bytesPerSecond === undefined ? {} : { reencryptRate: o.bytesPerSecond });
     const ciphers = await options.keyring.tenantCiphers(tenant);
     try {
       store.switchCiphers(ciphers);

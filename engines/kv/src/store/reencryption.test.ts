@@ -72,13 +72,15 @@ describe('DEK rotation with background re-encryption', () => {
     const t = await f.store.tenant('acme');
     await Promise.all(Array.from({ length: 100 }, (_, i) => t.batch([put(`k${i}`, itemValue(i, 0))])));
     await f.close();
-    // As if a rotation crashed before any file was rewritten.
+    // As if a rotation (with an operator's rate) crashed before any file was rewritten.
     const g0 = await openStore({}, f);
-    await g0.keyring.rotateDek('acme');
+    await g0.keyring.rotateDek('acme', { reencryptRate: 1 << 20 });
     g0.keyring.close();
     const g = await openStore({}, f);
     const t2 = await g.store.tenant('acme');
+    assert.equal(g.store.keyStatus()[0]!.reencryption?.bytesPerSecond, 1 << 20, 'resumed at the rate the rotation was started with');
     await g.store.reencryptionIdle('acme');
+    assert.equal(g.keyring.reencryptRate('acme'), undefined, 'the rate goes with the retired version');
     assert.ok(logFiles(g.dataDir, 'acme').every((p) => headerKeyVersion(p) === 2));
     assert.deepEqual(g.keyring.listTenants()[0]!.versions, [2]);
     for (let i = 0; i < 100; i++) assert.equal((await t2.get(`k${i}`))?.value.toString(), itemValue(i, 0));

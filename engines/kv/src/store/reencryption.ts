@@ -18,6 +18,8 @@ export interface ReencryptionStatus {
   readonly segmentsRemaining: number;
   /** Bytes rewritten for this tenant since the engine started. */
   readonly bytesDone: number;
+  /** The job's throttle: the rotation's `--rate` (kept in the keyring across restarts) or the default. */
+  readonly bytesPerSecond: number;
   /** Code of the last failure (the job retries on the next rotation or open). */
   readonly lastError: string | null;
 }
@@ -49,14 +51,17 @@ export class Reencryptor {
     return this.#bytesTotal;
   }
 
-  /** Starts (or, if one runs, repeats after it) the job for `store`'s tenant. */
+  /**
+   * Starts (or, if one runs, repeats after it) the job for `store`'s tenant, at `bytesPerSecond` or
+   * else the rate the keyring holds for the tenant's last rotation, or else the default.
+   */
   start(store: LogTenantStore, bytesPerSecond?: number): void {
     let job = this.#jobs.get(store.tenant);
     if (job === undefined || job.store !== store) {
       job = { store, running: null, again: false, bytes: job?.bytes ?? 0, lastError: null, rate: this.#defaultRate };
       this.#jobs.set(store.tenant, job);
     }
-    if (bytesPerSecond !== undefined) job.rate = bytesPerSecond;
+    job.rate = bytesPerSecond ?? this.#keptRate(store.tenant) ?? this.#defaultRate;
     if (job.running !== null) {
       job.again = true;
       return;
@@ -94,6 +99,7 @@ export class Reencryptor {
       running: job.running !== null,
       segmentsRemaining: job.store.closed ? 0 : job.store.oldKeySegments,
       bytesDone: job.bytes,
+      bytesPerSecond: job.rate,
       lastError: job.lastError,
     };
   }
@@ -130,6 +136,15 @@ export class Reencryptor {
         error_code: job.lastError,
         err,
       });
+    }
+  }
+
+  #keptRate(tenant: string): number | undefined {
+    try {
+      return this.#keyring.reencryptRate(tenant);
+    } catch {
+      // A closed keyring: the store is closing too, and the job stops at its next step.
+      return undefined;
     }
   }
 

@@ -153,6 +153,7 @@ export class ReencryptJob {
       filesRemaining: this.#queue.length,
       bytesRemaining: this.#queue.reduce((n, f) => n + f.bytes, 0),
       bytesDelta: delta,
+      bytesPerSecond: this.#rate,
       // Only a finished, error-free scan is complete enough to retire versions by.
       versionsInUse: versions === undefined ? [] : [...versions].sort((a, b) => a - b),
       lastError: this.#lastError,

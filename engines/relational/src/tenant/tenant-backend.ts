@@ -54,6 +54,8 @@ export interface ReencryptionStatus {
   readonly bytesRemaining: number;
   /** Bytes rewritten for this tenant since the engine started. */
   readonly bytesDone: number;
+  /** The job's throttle: the rotation's `--rate` (kept in the keyring across restarts) or the default. */
+  readonly bytesPerSecond: number;
   /** Code of the last failure (the job retries on the next rotation or open). */
   readonly lastError: string | null;
 }

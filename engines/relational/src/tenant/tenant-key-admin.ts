@@ -23,6 +23,8 @@ export interface KeyedTenant {
 /** What key administration needs from the tenant manager. */
 export interface KeyAdminHost {
   readonly keyring: Keyring;
+  /** Re-encryption rate of a rotation given none (the configured default). */
+  readonly reencryptBytesPerSecond: number;
   readonly dataDir: string;
   /** Directory of PGDATA inside a tenant directory. */
   readonly pgdataDir: string;
@@ -39,6 +41,7 @@ interface Rekey {
   filesRemaining: number;
   bytesRemaining: number;
   bytesDone: number;
+  bytesPerSecond: number;
   lastError: string | null;
 }
 
@@ -70,7 +73,7 @@ export class TenantKeys implements TenantKeyAdmin {
     assertTenantName(tenant);
     if (this.#shredded.has(tenant)) throw new TenantShredded('this tenant was crypto-shredded');
     const { keyring } = this.#host;
-    const info = await keyring.rotateDek(tenant);
+    const info = await keyring.rotateDek(tenant, options.bytesPerSecond === undefined ? {} : { reencryptRate: options.bytesPerSecond });
     // Opened if it was not: an open worker picks up files under older versions by itself.
     const held = await this.#host.open(tenant);
     try {
@@ -94,7 +97,8 @@ export class TenantKeys implements TenantKeyAdmin {
         currentVersion: info.currentVersion,
         key: { version: info.currentVersion, key },
         grant,
-        ...(options.bytesPerSecond === undefined ? {} : { bytesPerSecond: options.bytesPerSecond }),
+        // Always a rate: one rotation's `--rate` must not carry over to a later rotation without one.
+        bytesPerSecond: options.bytesPerSecond ?? this.#host.reencryptBytesPerSecond,
       });
       this.#host.log.info('data key rotated; re-encrypting in the background', { tenant, keyVersion: info.currentVersion, files: r.files, bytes: r.bytes });
       return { tenant, keyVersion: info.currentVersion, segmentsToReencrypt: r.files };
@@ -134,6 +138,7 @@ export class TenantKeys implements TenantKeyAdmin {
           segmentsRemaining: r.filesRemaining,
           bytesRemaining: r.bytesRemaining,
           bytesDone: r.bytesDone,
+          bytesPerSecond: r.bytesPerSecond,
           lastError: r.lastError,
         };
       } else if (t.versions.length > 1 || r !== undefined) {
@@ -145,6 +150,8 @@ export class TenantKeys implements TenantKeyAdmin {
           segmentsRemaining: pending.files,
           bytesRemaining: pending.bytes,
           bytesDone: r?.bytesDone ?? 0,
+          // What its next open resumes at.
+          bytesPerSecond: this.#host.keyring.reencryptRate(t.tenant) ?? this.#host.reencryptBytesPerSecond,
           lastError: r?.lastError ?? null,
         };
       }
@@ -183,13 +190,14 @@ export class TenantKeys implements TenantKeyAdmin {
     if (e.shredded) return;
     let r = this.#rekeys.get(e.tenant);
     if (r === undefined) {
-      r = { running: false, filesRemaining: 0, bytesRemaining: 0, bytesDone: 0, lastError: null };
+      r = { running: false, filesRemaining: 0, bytesRemaining: 0, bytesDone: 0, bytesPerSecond: p.bytesPerSecond, lastError: null };
       this.#rekeys.set(e.tenant, r);
     }
     r.running = p.running;
     r.filesRemaining = p.filesRemaining;
     r.bytesRemaining = p.bytesRemaining;
     r.bytesDone += p.bytesDelta;
+    r.bytesPerSecond = p.bytesPerSecond;
     r.lastError = p.lastError;
     this.#reencryptedBytes += p.bytesDelta;
     if (p.lastError !== null && !p.running) {

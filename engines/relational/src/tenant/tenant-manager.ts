@@ -23,6 +23,7 @@ import type {
   TenantShredResult,
   TransactionStatus,
 } from './tenant-backend.js';
+import { DEFAULT_REENCRYPT_BYTES_PER_SECOND } from './reencrypt-job.js';
 import { TenantKeys } from './tenant-key-admin.js';
 import { TemplateStore } from './template-store.js';
 import { compilePgliteWasm } from './wasm-module.js';
@@ -124,6 +125,7 @@ class WorkerTenantManager implements TenantManager, TenantKeyAdmin {
     });
     this.#keys = new TenantKeys({
       keyring: options.keyring,
+      reencryptBytesPerSecond: options.reencryptBytesPerSecond ?? DEFAULT_REENCRYPT_BYTES_PER_SECOND,
       dataDir: options.dataDir,
       pgdataDir: PGDATA_DIR,
       log: this.#log,
@@ -361,6 +363,8 @@ class WorkerTenantManager implements TenantManager, TenantKeyAdmin {
     }
     const template = hasData ? undefined : await this.#templates.get();
     const exported = await keyring.exportTenantKeys(e.tenant);
+    // A rotation cut short by a restart resumes at the rate it was started with.
+    const reencryptRate = keyring.reencryptRate(e.tenant) ?? this.#o.reencryptBytesPerSecond;
     const keys = exported.keys.map((k) => {
       const key = new ArrayBuffer(k.key.length);
       new Uint8Array(key).set(k.key);
@@ -394,7 +398,7 @@ class WorkerTenantManager implements TenantManager, TenantKeyAdmin {
         keys,
         grant: grant satisfies GrantChannel,
         ...(template === undefined ? {} : { template }),
-        ...(this.#o.reencryptBytesPerSecond === undefined ? {} : { reencryptBytesPerSecond: this.#o.reencryptBytesPerSecond }),
+        ...(reencryptRate === undefined ? {} : { reencryptBytesPerSecond: reencryptRate }),
       });
     } catch (err) {
       await worker.terminate();

@@ -42,6 +42,8 @@ export interface ReencryptProgress {
   readonly bytesRemaining: number;
   /** Bytes rewritten since the previous report. */
   readonly bytesDelta: number;
+  /** The job's current throttle. */
+  readonly bytesPerSecond: number;
   /** Key versions of the tenant's files; complete only when `running` is false and `lastError` null. */
   readonly versionsInUse: readonly number[];
   readonly lastError: string | null;
