@@ -6,7 +6,10 @@ import type { WrapContext } from '../key-provider.js';
 import { type AwsKmsProviderOptions, AwsKmsKeyProvider } from './aws-kms-provider.js';
 
 const ctx: WrapContext = { keyringId: 'ring-1', purpose: 'dek', tenant: 'acme', keyVersion: 3 };
-const deps = { logger: silentLogger, retry: { deadlineMs: 800, baseDelayMs: 10, maxDelayMs: 50 } };
+// A roomy deadline: the client library's first call is slow on a loaded machine. Tests about the
+// deadline itself use `short`.
+const deps = { logger: silentLogger, retry: { deadlineMs: 15_000, baseDelayMs: 10, maxDelayMs: 50 } };
+const short = { ...deps, retry: { deadlineMs: 800, baseDelayMs: 10, maxDelayMs: 50 } };
 const code = (expected: string, setting: RegExp) => (err: Error & { code: string }) => {
   assert.equal(err.code, expected);
   assert.match(err.message, setting);
@@ -67,7 +70,7 @@ describe('kms provider against a fake AWS KMS (real @aws-sdk/client-kms, SigV4 c
   });
 
   test('throttling and 5xx are retried with backoff; a stopped KMS fails within the deadline', async () => {
-    const p = await AwsKmsKeyProvider.create(base, deps);
+    const p = await AwsKmsKeyProvider.create(base, short);
     kms.inject({ kind: 'status', reply: { status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } } });
     kms.inject({ kind: 'status', reply: { status: 500, body: { __type: 'KMSInternalException', message: 'x' } } });
     const wrapped = await p.wrapKey(Buffer.alloc(32, 4), ctx);

@@ -6,7 +6,10 @@ import { type WrapContext, wrapContextAad } from '../key-provider.js';
 import { type GcpKmsProviderOptions, GcpKmsKeyProvider } from './gcp-kms-provider.js';
 
 const ctx: WrapContext = { keyringId: 'ring-1', purpose: 'dek', tenant: 'acme', keyVersion: 1 };
-const deps = { logger: silentLogger, retry: { deadlineMs: 800, baseDelayMs: 10, maxDelayMs: 50 } };
+// A roomy deadline: the client library's first call is slow on a loaded machine. Tests about the
+// deadline itself use `short`.
+const deps = { logger: silentLogger, retry: { deadlineMs: 15_000, baseDelayMs: 10, maxDelayMs: 50 } };
+const short = { ...deps, retry: { deadlineMs: 800, baseDelayMs: 10, maxDelayMs: 50 } };
 const code = (expected: string, setting: RegExp) => (err: Error & { code: string }) => {
   assert.equal(err.code, expected);
   assert.match(err.message, setting);
@@ -58,7 +61,7 @@ describe('gcp-kms provider against a fake Cloud KMS (real @google-cloud/kms, RES
   });
 
   test('503 is retried; a stopped service fails within the deadline, then recovers', async () => {
-    const p = await GcpKmsKeyProvider.create(base, deps);
+    const p = await GcpKmsKeyProvider.create(base, short);
     gcp.inject({ kind: 'status', reply: { status: 503, body: { error: { code: 503, message: 'x', status: 'UNAVAILABLE' } } } }, 2);
     const wrapped = await p.wrapKey(Buffer.alloc(32, 2), ctx);
     await gcp.stop();

@@ -6,7 +6,8 @@ import type { WrapContext } from '../key-provider.js';
 import { VaultKeyProvider, type VaultProviderOptions } from './vault-provider.js';
 
 const ctx: WrapContext = { keyringId: 'ring-1', purpose: 'dek', tenant: 'acme', keyVersion: 1 };
-const deps = { logger: silentLogger, retry: { deadlineMs: 800, baseDelayMs: 10, maxDelayMs: 50 } };
+// A roomy deadline: the first call is slow on a loaded machine. The test about the deadline sets its own.
+const deps = { logger: silentLogger, retry: { deadlineMs: 15_000, baseDelayMs: 10, maxDelayMs: 50 } };
 
 describe('vault provider against a fake Vault (real node-vault)', () => {
   const vault = new FakeVault();
