@@ -216,6 +216,17 @@ export class TenantTemplateInvalid extends RelationalError {
 export class TenantWrongKey extends RelationalError {
   readonly code = 'WK_REL_TENANT_WRONG_KEY';
 }
+/**
+ * A read of the tenant's write-ahead log failed (a page that does not authenticate: damage or
+ * tampering). PostgreSQL would take it for the end of the WAL and drop every later commit, so the
+ * backend is stopped instead and the tenant does not open.
+ */
+export class TenantWalUnreadable extends RelationalError {
+  readonly code = 'WK_REL_TENANT_WAL_UNREADABLE';
+  override readonly sqlstate = 'XX001';
+  override readonly httpStatus = 500;
+  override readonly expose = true;
+}
 /** A tenant has data on disk but no data key in the keyring (crypto-shredded, or a keyring from elsewhere). */
 export class TenantKeyMissing extends RelationalError {
   readonly code = 'WK_REL_TENANT_KEY_MISSING';

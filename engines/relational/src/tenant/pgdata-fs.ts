@@ -8,6 +8,7 @@ import { lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, unlinkSync } 
 import { dirname } from 'node:path';
 import { BaseFilesystem, type FsStats } from '@electric-sql/pglite/basefs';
 import { type PageCipherSource, type PageFile, syncDirSync, type TenantDir } from '@weftkit/kernel';
+import { TenantWalUnreadable } from '../errors.js';
 import { Errno, errnoOf, FsErrno } from './fs-errno.js';
 import { PgFile } from './pgdata-file.js';
 import { dirStats, fileStats } from './pgdata-stats.js';
@@ -343,14 +344,25 @@ export class PgDataFs extends BaseFilesystem {
     try {
       return fn();
     } catch (err) {
-      throw new FsErrno(this.#fail(op, path, err), { cause: err });
+      const errno = this.#fail(op, path, err);
+      // PostgreSQL takes a failed WAL read for the end of the WAL (and at recovery drops every
+      // commit after it): throw what PGlite's bridge passes through instead of turning it into an
+      // errno (an error without a `code`), so the backend stops. The coded error is its cause.
+      if (errno === Errno.EIO && this.#pathOf(path).startsWith('/pg_wal/')) {
+        throw new Error(`write-ahead log ${op} failed`, { cause: new TenantWalUnreadable(`write-ahead log ${op} failed`, { cause: err }) });
+      }
+      throw new FsErrno(errno, { cause: err });
     }
+  }
+
+  #pathOf(path: string | number): string {
+    return typeof path === 'number' ? (this.#byFd.get(path)?.path ?? '') : path;
   }
 
   #fail(op: string, path: string | number, err: unknown): number {
     const errno = errnoOf(err);
     if (errno !== Errno.ENOENT && errno !== Errno.EEXIST) {
-      this.#onError?.(op, typeof path === 'number' ? (this.#byFd.get(path)?.path ?? '') : path, errno, err);
+      this.#onError?.(op, this.#pathOf(path), errno, err);
     }
     return errno;
   }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, cpSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -163,6 +164,58 @@ describe('TenantManager', () => {
     await assert.rejects(two.mgr.open('../x'), { code: 'WK_IDENTITY_INVALID_TENANT' });
     await two.mgr.close();
     two.keyring.close();
+  });
+
+  test('a WAL page that does not authenticate after a crash keeps the tenant closed instead of dropping later commits', async () => {
+    const key = randomBytes(32).toString('base64');
+    const dataDir = mkdtempSync(join(tmpdir(), 'wk-tenants-'));
+    dirs.push(dataDir);
+    const keyring = await openTestKeyring(dataDir, key);
+    await seedTemplate(dataDir, keyring);
+    const mgr = createTenantManager({ dataDir, keyring, maxOpenTenants: 2, logger: captureLogger, spareWorker: false });
+    managers.push(mgr);
+    const h = await mgr.open('wal');
+    const one = async (sql: string): Promise<(string | null)[]> => {
+      const r = await q(h.backend, sql);
+      assert.deepEqual(r.errors, [], sql);
+      return r.rows[0] ?? [];
+    };
+    await one('create table t(id int primary key, pad text)');
+    await one('checkpoint');
+    const [redo] = await one('select pg_walfile_name(redo_lsn) from pg_control_checkpoint()');
+    // Acknowledged, incompressible rows until the WAL is some 20 pages into the segment after the checkpoint's.
+    let id = 0;
+    let current = redo;
+    let offset = 0;
+    while (current === redo || offset < 20 * 8192) {
+      await one(`insert into t select ${++id}, string_agg(md5(random()::text), '') from generate_series(1, 64)`);
+      const at = await one('select file_name, file_offset from pg_walfile_name_offset(pg_current_wal_lsn())');
+      current = at[0]!;
+      offset = Number(at[1]);
+    }
+    // The crash: the data directory as it is now, without a shutdown checkpoint.
+    const copy = mkdtempSync(join(tmpdir(), 'wk-tenants-crash-'));
+    dirs.push(copy);
+    cpSync(dataDir, copy, { recursive: true });
+    h.release();
+    // Damage the sealed pages holding the second half of what the last commits wrote (sealed page p + 1
+    // holds the segment's page p): recovery reads valid records up to there. Unchecked, PostgreSQL took
+    // the failed read for the end of the WAL and opened with the later acknowledged rows gone.
+    const slot = 8192 + 28;
+    const fd = openSync(join(copy, 'tenants', 'wal', 'pgdata', 'pg_wal', current!), 'r+');
+    const pages = Math.floor(fstatSync(fd).size / slot);
+    const page = Buffer.alloc(slot);
+    for (let p = 1 + Math.floor(offset / 2 / 8192); p < pages; p++) {
+      readSync(fd, page, 0, slot, p * slot);
+      page[slot - 1] = (page[slot - 1] ?? 0) ^ 1;
+      writeSync(fd, page, 0, slot, p * slot);
+    }
+    closeSync(fd);
+    const keyring2 = await openTestKeyring(copy, key);
+    const mgr2 = createTenantManager({ dataDir: copy, keyring: keyring2, maxOpenTenants: 2, logger: captureLogger, spareWorker: false });
+    managers.push(mgr2);
+    await assert.rejects(mgr2.open('wal'), { code: 'WK_REL_TENANT_WAL_UNREADABLE' });
+    await assert.rejects(mgr2.open('wal'), { code: 'WK_REL_TENANT_WAL_UNREADABLE' }, 'and again on the next attempt');
   });
 
   test('no plaintext: a marker written, checkpointed and closed appears in no file under the data directory', async () => {

@@ -1,7 +1,15 @@
 // Main-thread handle of one tenant worker (tenant-worker.ts): request/response over postMessage,
 // streamed response batches, encryption-budget refills, termination when it crashes or hangs.
 import { Worker } from 'node:worker_threads';
-import { TenantBackendClosed, TenantBackendCrashed, TenantBackendTimeout, TenantOpenFailed, TenantTemplateInvalid, TenantWrongKey } from '../errors.js';
+import {
+  TenantBackendClosed,
+  TenantBackendCrashed,
+  TenantBackendTimeout,
+  TenantOpenFailed,
+  TenantTemplateInvalid,
+  TenantWalUnreadable,
+  TenantWrongKey,
+} from '../errors.js';
 import type { TransactionStatus } from './tenant-backend.js';
 import type { ReencryptProgress, ToMain, ToWorker, WorkerData, WorkerOpen, WorkerRekey } from './worker-messages.js';
 
@@ -227,5 +235,8 @@ export class TenantWorker {
 function openError(code: string, message: string): Error {
   if (code === 'WK_REL_TENANT_WRONG_KEY') return new TenantWrongKey('tenant data does not authenticate under its key');
   if (code === 'WK_REL_TENANT_TEMPLATE_INVALID') return new TenantTemplateInvalid('template archive is malformed');
+  if (code === 'WK_REL_TENANT_WAL_UNREADABLE') {
+    return new TenantWalUnreadable('the tenant write-ahead log cannot be read (damaged or tampered); the tenant stays closed');
+  }
   return new TenantOpenFailed(`tenant backend failed to start (${code}): ${message}`);
 }
