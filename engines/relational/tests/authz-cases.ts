@@ -7,7 +7,7 @@ import { BackendCode } from '../src/protocol/backend-codes.js';
 import { readDataRow, splitBackendFrames } from '../src/protocol/backend-reader.js';
 import { FrontendBatch } from '../src/session/frontend-encoder.js';
 import { PASSWORDS, startTestServer, type TestServer } from '../src/testing/test-server.js';
-import { errorsIn, frame, openSocket, startupPacket } from './helpers.js';
+import { errorsIn, rawSession } from './helpers.js';
 
 export interface Identity {
   readonly currentUser: string;
@@ -150,23 +150,7 @@ export function authorizationSuite(bypassClassifier: boolean): void {
 
       test('a batch that ends with Flush is checked before its next unit can read with a changed tenant', async () => {
         // bob logs in on a raw socket (cleartext, dev mode) to drive the extended protocol by hand.
-        const socket = await openSocket(server.port);
-        const chunks: Buffer[] = [];
-        let wake: (() => void) | undefined;
-        socket.on('data', (c) => {
-          chunks.push(c);
-          wake?.();
-        });
-        socket.on('error', () => {});
-        const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-        const waitFor = async (pred: (b: Buffer) => boolean): Promise<void> => {
-          while (!pred(Buffer.concat(chunks))) await new Promise<void>((r) => (wake = r));
-        };
-        socket.write(startupPacket({ user: 'bob', database: 't1' }));
-        await waitFor((b) => b.length >= 9);
-        socket.write(frame('p', Buffer.from(`${PASSWORDS.bob}\0`)));
-        await waitFor((b) => b.includes(Buffer.from([0x5a, 0, 0, 0, 5, 0x49])));
-        chunks.length = 0;
+        const { socket, received, closed } = await rawSession(server.port, 'bob', PASSWORDS.bob!, 't1');
         const unit = (sql: string): Buffer =>
           new FrontendBatch()
             .add({ type: 'parse', name: '', sql, paramTypes: [] })
@@ -179,7 +163,7 @@ export function authorizationSuite(bypassClassifier: boolean): void {
         if (!socket.destroyed) socket.write(unit('select item from orders order by id'));
         await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
         socket.destroy();
-        const data = Buffer.concat(chunks);
+        const data = received();
         const rows = splitBackendFrames(data)
           .filter((f) => f.code === BackendCode.DataRow)
           .map((f) => readDataRow(f)[0]);

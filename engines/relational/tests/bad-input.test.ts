@@ -1,11 +1,10 @@
 // Hostile and broken input: none of it may crash the server or wedge a tenant. After each case a
 // normal client still works.
 import assert from 'node:assert/strict';
-import type { Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { PASSWORDS, startTestServer, type TestServer } from '../src/testing/test-server.js';
-import { errorsIn, exchangeRaw, frame, openSocket, startupPacket } from './helpers.js';
+import { errorsIn, exchangeRaw, frame, openSocket, type RawSession, rawSession, startupPacket } from './helpers.js';
 
 let server: TestServer;
 before(async () => {
@@ -22,30 +21,11 @@ async function assertHealthy(): Promise<void> {
   await c.end();
 }
 
-/** Logs bob in (cleartext, dev mode) on a raw socket; resolves after the first ReadyForQuery. */
-async function rawSession(): Promise<{ socket: Socket; received: () => Buffer; closed: Promise<void> }> {
-  const socket = await openSocket(server.port);
-  const chunks: Buffer[] = [];
-  let wake: (() => void) | undefined;
-  socket.on('data', (c) => {
-    chunks.push(c);
-    wake?.();
-  });
-  socket.on('error', () => {});
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  const waitFor = async (pred: (b: Buffer) => boolean): Promise<void> => {
-    while (!pred(Buffer.concat(chunks))) await new Promise<void>((r) => (wake = r));
-  };
-  socket.write(startupPacket({ user: 'bob' }));
-  await waitFor((b) => b.length >= 9);
-  socket.write(frame('p', Buffer.from(`${PASSWORDS.bob}\0`)));
-  await waitFor((b) => b.includes(Buffer.from([0x5a, 0, 0, 0, 5, 0x49])));
-  chunks.length = 0;
-  return { socket, received: () => Buffer.concat(chunks), closed };
-}
+/** Logs bob in (cleartext, dev mode) on a raw socket. */
+const bobSession = (): Promise<RawSession> => rawSession(server.port, 'bob', PASSWORDS.bob!);
 
 async function fatalAfterLogin(bytes: Buffer): Promise<string[]> {
-  const s = await rawSession();
+  const s = await bobSession();
   s.socket.write(bytes);
   await s.closed;
   return errorsIn(s.received()).map((e) => `${e.severity} ${e.code}`);
@@ -108,7 +88,7 @@ test('after login: length 0, length 2^31, unknown type, malformed and invalid UT
 });
 
 test('a message cut short and a client that vanishes mid-transaction leave the tenant usable', async () => {
-  const s = await rawSession();
+  const s = await bobSession();
   s.socket.write(frame('Q', Buffer.from('begin\0')));
   await new Promise((r) => setTimeout(r, 200));
   s.socket.write(frame('Q', Buffer.from('insert into nowhere values (1)\0')).subarray(0, 12));

@@ -77,3 +77,32 @@ export function errorsIn(data: Buffer, skip = 0): BackendErrorFields[] {
     .filter((f) => f.code === 0x45)
     .map(readErrorFields);
 }
+
+export interface RawSession {
+  readonly socket: Socket;
+  /** Everything received since login. */
+  received(): Buffer;
+  readonly closed: Promise<void>;
+}
+
+/** Logs `user` in with a cleartext password (dev mode, plain TCP) on a raw socket; resolves after the first ReadyForQuery. */
+export async function rawSession(port: number, user: string, password: string, database?: string): Promise<RawSession> {
+  const socket = await openSocket(port);
+  const chunks: Buffer[] = [];
+  let wake: (() => void) | undefined;
+  socket.on('data', (c) => {
+    chunks.push(c);
+    wake?.();
+  });
+  socket.on('error', () => {});
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  const waitFor = async (pred: (b: Buffer) => boolean): Promise<void> => {
+    while (!pred(Buffer.concat(chunks))) await new Promise<void>((r) => (wake = r));
+  };
+  socket.write(startupPacket(database === undefined ? { user } : { user, database }));
+  await waitFor((b) => b.length >= 9);
+  socket.write(frame('p', Buffer.from(`${password}\0`)));
+  await waitFor((b) => b.includes(Buffer.from([0x5a, 0, 0, 0, 5, 0x49])));
+  chunks.length = 0;
+  return { socket, received: () => Buffer.concat(chunks), closed };
+}
