@@ -10,8 +10,10 @@ import { PgDataFs } from './pgdata-fs.js';
 import { ReencryptJob } from './reencrypt-job.js';
 import { tenantStartParams } from './pglite-options.js';
 import { ResponseScanner } from './response-scanner.js';
+import { ANS_CRASHED, ANS_FATAL, LaneWorker } from './exchange-lane.js';
 import { buildTemplateArchive } from './template-build.js';
 import { materializeTemplate } from './template-copy.js';
+import type { TransactionStatus } from './tenant-backend.js';
 import type { ToMain, ToWorker, WorkerData, WorkerOpen, WorkerRekey } from './worker-messages.js';
 import { WorkerCiphers } from './worker-ciphers.js';
 
@@ -20,7 +22,8 @@ const BATCH_BYTES = 64 * 1024;
 export const PGDATA_DIR = 'pgdata';
 
 const port = parentPort!;
-const { wasmModule } = workerData as WorkerData;
+const { wasmModule, lane: laneBuffer } = workerData as WorkerData;
+const lane = laneBuffer === undefined ? undefined : new LaneWorker(laneBuffer);
 const post = (m: ToMain, transfer?: TransferListItem[]): void => port.postMessage(m, transfer ?? []);
 
 let db: PGlite | undefined;
@@ -39,6 +42,7 @@ let syncAfterExchange = true;
 const scanner = new ResponseScanner();
 
 port.on('message', (m: ToWorker) => {
+  lane?.received();
   void handle(m).catch((err: unknown) => {
     post({ op: 'failed', code: codeOf(err), message: String((err as Error)?.message ?? err) });
   });
@@ -52,6 +56,7 @@ async function handle(m: ToWorker): Promise<void> {
       post({ op: 'opened', heapBytes: heapBytes() });
       return;
     case 'x':
+      lane?.busy();
       exchange(m.id, m.bytes);
       return;
     case 'rekey': {
@@ -143,54 +148,88 @@ function rekey(m: WorkerRekey): { files: number; bytes: number } {
 }
 
 function exchange(id: number, bytes: Uint8Array): void {
+  scanner.reset();
+  lane?.begin();
   if (db === undefined) {
-    post({ op: 'r', id, status: null, crashed: true });
+    answer(id, null, ANS_CRASHED);
     return;
   }
-  scanner.reset();
-  let parts: Uint8Array<ArrayBuffer>[] = [];
-  let size = 0;
-  const flush = (): Uint8Array<ArrayBuffer> | undefined => {
-    if (size === 0) return undefined;
-    // One chunk (most answers): its copy is already a buffer of its own, ready to transfer.
-    if (parts.length === 1) {
-      const only = parts[0]!;
-      parts = [];
-      size = 0;
-      return only;
-    }
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    parts = [];
-    size = 0;
-    return out;
-  };
-  const onRawData = (chunk: Uint8Array): void => {
-    scanner.push(chunk);
-    parts.push(chunk.slice());
-    size += chunk.length;
-    if (size >= BATCH_BYTES) {
-      const b = flush()!;
-      post({ op: 'd', id, b }, [b.buffer]);
-    }
-  };
   inflight++;
   db.execProtocolRawStream(bytes, { onRawData, syncToFs: syncAfterExchange }).then(
     () => {
       inflight--;
-      const b = flush();
-      post({ op: 'r', id, status: scanner.status, fatal: scanner.fatal, heapBytes: heapBytes(), ...(b ? { b } : {}) }, b ? [b.buffer] : []);
+      answer(id, scanner.status, scanner.fatal ? ANS_FATAL : 0);
     },
     () => {
       inflight--;
-      const b = flush();
-      post({ op: 'r', id, status: null, crashed: true, ...(b ? { b } : {}) }, b ? [b.buffer] : []);
+      answer(id, null, ANS_CRASHED);
     },
   );
+
+  function onRawData(chunk: Uint8Array): void {
+    scanner.push(chunk);
+    if (lane?.push(chunk) === true) return;
+    if (lane?.collecting === true) {
+      // Too big for the lane: what it holds so far streams by port, with the rest.
+      const held = lane.spill();
+      if (held !== undefined) addPart(held);
+    }
+    addPart(chunk.slice());
+    if (answerBytes >= BATCH_BYTES) {
+      const b = takeParts()!;
+      post({ op: 'd', id, b }, [b.buffer]);
+    }
+  }
+}
+
+let answerParts: Uint8Array<ArrayBuffer>[] = [];
+let answerBytes = 0;
+
+function addPart(p: Uint8Array<ArrayBuffer>): void {
+  answerParts.push(p);
+  answerBytes += p.length;
+}
+
+function takeParts(): Uint8Array<ArrayBuffer> | undefined {
+  if (answerBytes === 0) return undefined;
+  // One chunk (most answers): its copy is already a buffer of its own, ready to transfer.
+  let out = answerParts[0]!;
+  if (answerParts.length > 1) {
+    out = new Uint8Array(answerBytes);
+    let at = 0;
+    for (const p of answerParts) {
+      out.set(p, at);
+      at += p.length;
+    }
+  }
+  answerParts = [];
+  answerBytes = 0;
+  return out;
+}
+
+/** Sends the end of an exchange (by the lane when its answer is there), then waits on the lane for the next. */
+function answer(id: number, status: TransactionStatus | null, flags: number): void {
+  let onLane: boolean;
+  if (lane?.collecting === true) {
+    onLane = lane.finish(id, status, flags, heapBytes());
+  } else {
+    const b = takeParts();
+    const crashed = (flags & ANS_CRASHED) !== 0;
+    post(
+      {
+        op: 'r',
+        id,
+        status,
+        ...(crashed ? { crashed } : { fatal: (flags & ANS_FATAL) !== 0, heapBytes: heapBytes() }),
+        ...(b ? { b } : {}),
+      },
+      b ? [b.buffer] : [],
+    );
+    onLane = lane?.finishedByPort() ?? false;
+  }
+  if (!onLane) return;
+  const next = lane!.next();
+  if (next !== undefined) exchange(next.id, next.bytes);
 }
 
 async function close(): Promise<void> {

@@ -10,6 +10,7 @@ import {
   TenantWalUnreadable,
   TenantWrongKey,
 } from '../errors.js';
+import { ANS_CRASHED, ANS_FATAL, createLane, type LaneAnswer, LaneMain } from './exchange-lane.js';
 import type { TransactionStatus } from './tenant-backend.js';
 import type { ReencryptProgress, ToMain, ToWorker, WorkerData, WorkerOpen, WorkerRekey } from './worker-messages.js';
 
@@ -42,6 +43,7 @@ export interface WorkerEvents {
 
 export class TenantWorker {
   readonly #worker: Worker;
+  readonly #lane: LaneMain | undefined;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   /** One timer for every pending exchange's deadline (a timer per exchange cost ~6 µs: measured). */
@@ -52,8 +54,9 @@ export class TenantWorker {
   events: WorkerEvents = {};
   heapBytes = 0;
 
-  private constructor(worker: Worker) {
+  private constructor(worker: Worker, lane: SharedArrayBuffer | undefined) {
     this.#worker = worker;
+    this.#lane = lane === undefined ? undefined : new LaneMain(lane);
     this.#exit = new Promise((resolve) => {
       worker.once('exit', () => {
         this.#exited = true;
@@ -74,7 +77,8 @@ export class TenantWorker {
 
   /** Starts a worker; resolves once PGlite and the kernel are loaded in it. */
   static async spawn(data: WorkerData): Promise<TenantWorker> {
-    const w = new TenantWorker(startWorker(data));
+    const lane = createLane();
+    const w = new TenantWorker(startWorker({ ...data, lane }), lane);
     await w.#next('ready');
     return w;
   }
@@ -124,8 +128,33 @@ export class TenantWorker {
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { onData, resolve, reject, deadline: timeoutMs > 0 ? performance.now() + timeoutMs : Number.POSITIVE_INFINITY });
       if (timeoutMs > 0 && this.#watchdog === undefined) this.#watch(timeoutMs);
-      this.#post({ op: 'x', id, bytes });
+      if (this.#lane === undefined) {
+        this.#post({ op: 'x', id, bytes });
+        return;
+      }
+      if (!this.#lane.tryRequest(id, bytes)) this.#post({ op: 'x', id, bytes });
+      this.#lane.arm(this.#onLane);
     });
+  }
+
+  readonly #onLane = (a: LaneAnswer): void => {
+    this.#finish(a.id, a.status, a.bytes, (a.flags & ANS_FATAL) !== 0, (a.flags & ANS_CRASHED) !== 0, a.heapBytes);
+    if (this.#pending.size > 0 && !this.#exited) this.#lane!.arm(this.#onLane);
+  };
+
+  /** The end of exchange `id` (from the lane or a port 'r' message). */
+  #finish(id: number, status: TransactionStatus | null, b: Uint8Array | undefined, fatal: boolean, crashed: boolean, heapBytes: number | undefined): void {
+    const p = this.#pending.get(id);
+    if (p === undefined) return;
+    this.#pending.delete(id);
+    if (heapBytes !== undefined) this.heapBytes = heapBytes;
+    if (b !== undefined) p.onData(b);
+    if (crashed || fatal) {
+      p.reject(new TenantBackendCrashed('tenant backend crashed'));
+      void this.terminate();
+    } else {
+      p.resolve(status);
+    }
   }
 
   #watch(delayMs: number): void {
@@ -171,7 +200,9 @@ export class TenantWorker {
   }
 
   #post(m: ToWorker, transfer: ArrayBuffer[] = []): void {
-    if (!this.#exited) this.#worker.postMessage(m, transfer);
+    if (this.#exited) return;
+    this.#worker.postMessage(m, transfer);
+    this.#lane?.portPosted();
   }
 
   /** The next control reply; a `failed` reply rejects with the coded error. */
@@ -192,20 +223,9 @@ export class TenantWorker {
       case 'd':
         this.#pending.get(m.id)?.onData(m.b);
         return;
-      case 'r': {
-        const p = this.#pending.get(m.id);
-        if (p === undefined) return;
-        this.#pending.delete(m.id);
-        if (m.heapBytes !== undefined) this.heapBytes = m.heapBytes;
-        if (m.b !== undefined) p.onData(m.b);
-        if (m.crashed === true || m.fatal === true) {
-          p.reject(new TenantBackendCrashed('tenant backend crashed'));
-          void this.terminate();
-        } else {
-          p.resolve(m.status);
-        }
+      case 'r':
+        this.#finish(m.id, m.status, m.b, m.fatal === true, m.crashed === true, m.heapBytes);
         return;
-      }
       case 'refill':
         this.events.onRefill?.(m.version);
         return;

@@ -8,6 +8,8 @@ export type WasmModule = NonNullable<PGliteOptions['pgliteWasmModule']>;
 
 export interface WorkerData {
   readonly wasmModule?: WasmModule;
+  /** The exchange lane's shared memory (exchange-lane.ts); without it every exchange goes by port. */
+  readonly lane?: SharedArrayBuffer;
 }
 
 export interface WorkerOpen {
