@@ -7,7 +7,8 @@
 //      cached in shared buffers: pgbench's select-only and tpcb-like transactions as simple-Query
 //      messages through execProtocolRawSync (wall and CPU per transaction);
 //   3. a worker_threads echo shaped like the tenant worker's request/answer (round-trip wall time,
-//      requests spaced by PostgreSQL's -S -c 1 latency, and back-to-back; CPU per round trip).
+//      requests spaced by PostgreSQL's -S -c 1 latency, and back-to-back; CPU per round trip), by
+//      postMessage and by the engine's shared-memory exchange lane (the floors use the lane).
 // The floor of a transaction is 2 + 3 (per message); PostgreSQL's figure over the floor is the best
 // ratio any such design can reach, before protocol, TLS, authorization, sockets or storage.
 //
@@ -101,17 +102,27 @@ try {
   const lite: PgliteFloor = await measurePglite(SECONDS, (line) => console.log(line));
   console.log(`  PGlite ${lite.version} (package.json): ${lite.serverVersion.split(' on ')[0]}`);
 
-  // 3. The hop.
+  // 3. The hop: by port (postMessage), and by the exchange lane the engine uses first.
   const gapMs = pgSelect1.latencyMs;
-  console.log(`Thread hop: echo worker, ~100-byte request copied, ~120-byte answer transferred; gapped = main thread busy-waits ${(gapMs * 1000).toFixed(1)} µs (PostgreSQL -S -c 1 latency) before each request.`);
-  echo = new EchoWorker();
-  await echo.measure(1, 0);
-  const gapped = await echo.measure(SECONDS, gapMs);
-  console.log(hopLine('gapped (c1 spacing)', gapped, '(estimate: process CPU minus busy-wait wall)'));
-  const b2b = await echo.measure(SECONDS, 0);
-  console.log(hopLine('back-to-back', b2b, '(process CPU, both threads)'));
-  await echo.close();
-  echo = undefined;
+  console.log(
+    `Thread hop: echo worker, ~100-byte request, ~100-byte answer; gapped = main thread busy-waits ${(gapMs * 1000).toFixed(1)} µs ` +
+      '(PostgreSQL -S -c 1 latency) before each request. Port: postMessage both ways (request copied, answer transferred); ' +
+      'lane: the engine\'s shared-memory exchange lane (exchange-lane.ts), which the floors below use.',
+  );
+  const hops: Record<'port' | 'lane', { gapped: HopTiming; b2b: HopTiming }> = {} as never;
+  for (const kind of ['port', 'lane'] as const) {
+    echo = new EchoWorker(kind);
+    await echo.ready();
+    await echo.measure(1, 0);
+    const g = await echo.measure(SECONDS, gapMs);
+    console.log(hopLine(`${kind} gapped (c1 spacing)`, g, '(estimate: process CPU minus busy-wait wall)'));
+    const b = await echo.measure(SECONDS, 0);
+    console.log(hopLine(`${kind} back-to-back`, b, '(process CPU, both threads)'));
+    await echo.close();
+    echo = undefined;
+    hops[kind] = { gapped: g, b2b: b };
+  }
+  const { gapped, b2b } = hops.lane;
 
   // 4. Floors and ceilings.
   const pgSelectUs = pgSelect1.latencyMs * 1000;

@@ -1,7 +1,9 @@
 // The thread hop alone: a worker_threads Worker that answers each request the way a tenant worker
-// does (tenant-worker.ts: `{ op: 'x', id, bytes }` in, copied; `{ op: 'r', id, status, b }` out, b
-// transferred), with no database behind it.
+// does, with no database behind it. Two ways, as the engine has them: by port (tenant-worker.ts:
+// `{ op: 'x', id, bytes }` in, copied; `{ op: 'r', id, status, b }` out, b transferred), and by the
+// shared-memory exchange lane (exchange-lane.ts, the engine's own code; its test echo worker).
 import { Worker } from 'node:worker_threads';
+import { createLane, type LaneAnswer, LaneMain } from '../../engines/relational/src/tenant/exchange-lane.js';
 
 const REQUEST_BYTES = 100;
 const ANSWER_BYTES = 120;
@@ -36,24 +38,62 @@ export interface HopTiming {
   readonly cpuUs: number;
 }
 
+const LANE_ECHO_WORKER = new URL('../../engines/relational/src/testing/lane-echo-worker.ts', import.meta.url).href;
+
 export class EchoWorker {
   readonly #worker: Worker;
+  readonly #lane: LaneMain | undefined;
   readonly #request = new Uint8Array(REQUEST_BYTES).fill(0x51);
+  readonly #answerBytes: number;
   #next: ((r: Reply) => void) | undefined;
 
-  constructor() {
-    this.#worker = new Worker(ECHO_WORKER, { eval: true });
+  /** `lane`: the exchange lane first (port when the worker is not waiting on it), as the engine does. */
+  constructor(kind: 'port' | 'lane') {
+    if (kind === 'lane') {
+      const sab = createLane();
+      this.#lane = new LaneMain(sab);
+      const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(LANE_ECHO_WORKER)}); })`;
+      this.#worker = new Worker(boot, { eval: true, workerData: sab });
+      this.#answerBytes = REQUEST_BYTES;
+    } else {
+      this.#worker = new Worker(ECHO_WORKER, { eval: true });
+      this.#answerBytes = ANSWER_BYTES;
+    }
     this.#worker.on('message', (r: Reply) => {
-      const resolve = this.#next;
-      this.#next = undefined;
-      resolve?.(r);
+      if (typeof r !== 'object') return;
+      this.#deliver(r);
     });
   }
+
+  /** Resolves once the worker is up. */
+  ready(): Promise<void> {
+    if (this.#lane === undefined) return Promise.resolve();
+    return new Promise((resolve) => this.#worker.once('message', () => resolve()));
+  }
+
+  #deliver(r: Reply): void {
+    const resolve = this.#next;
+    this.#next = undefined;
+    resolve?.(r);
+  }
+
+  readonly #onLane = (a: LaneAnswer): void => {
+    this.#deliver({ op: 'r', id: a.id, status: a.status ?? '', b: a.bytes ?? new Uint8Array(0) });
+  };
 
   roundTrip(id: number): Promise<Reply> {
     return new Promise((resolve) => {
       this.#next = resolve;
-      this.#worker.postMessage({ op: 'x', id, bytes: this.#request });
+      const lane = this.#lane;
+      if (lane === undefined) {
+        this.#worker.postMessage({ op: 'x', id, bytes: this.#request });
+        return;
+      }
+      if (!lane.tryRequest(id, this.#request)) {
+        this.#worker.postMessage({ op: 'x', id, bytes: this.#request });
+        lane.portPosted();
+      }
+      lane.arm(this.#onLane);
     });
   }
 
@@ -79,7 +119,7 @@ export class EchoWorker {
       const t0 = performance.now();
       const r = await this.roundTrip(n);
       samples[n] = performance.now() - t0;
-      if (r.op !== 'r' || r.id !== n || r.status !== 'I' || r.b.length !== ANSWER_BYTES) throw new Error(`echo worker answered ${JSON.stringify(r)}`);
+      if (r.op !== 'r' || r.id !== n || r.status !== 'I' || r.b.length !== this.#answerBytes) throw new Error(`echo worker answered ${JSON.stringify(r)}`);
       n++;
     }
     const cpu = process.cpuUsage(cpu0);
