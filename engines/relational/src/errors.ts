@@ -331,6 +331,16 @@ export class SessionIdentityUnverified extends RelationalError {
   override readonly httpStatus = 413;
   override readonly expose = true;
 }
+/**
+ * A unit held back for the identity check also ends a transaction (COMMIT, ROLLBACK, PREPARE
+ * TRANSACTION...): its writes would be committed before the check could run, so it is refused.
+ */
+export class SessionIdentityTransactionEnd extends RelationalError {
+  readonly code = 'WK_REL_SESSION_IDENTITY_TRANSACTION_END';
+  override readonly sqlstate = '0A000';
+  override readonly httpStatus = 400;
+  override readonly expose = true;
+}
 /** A statement needs per-connection backend state sessions cannot have on a shared backend (temp tables, LISTEN, SQL PREPARE...). */
 export class SessionFeatureRefused extends RelationalError {
   readonly code = 'WK_REL_SESSION_FEATURE_REFUSED';

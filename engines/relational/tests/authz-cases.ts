@@ -201,6 +201,25 @@ export function authorizationSuite(bypassClassifier: boolean): void {
         assert.deepEqual((await next.query("select 'authorization' as w")).rows, [{ w: 'authorization' }]);
       });
 
+      test('a multi-statement query outside a transaction keeps none of its writes when the identity changed', async () => {
+        const carol = await connect('carol@t1');
+        const c = await connect('rita');
+        assert.equal((await expectFailure(c, 'set session authorization postgres; insert into secrets values (8); select 1'))?.code, '42501');
+        assert.equal((await carol.query('select count(*)::int as n from secrets where id = 8')).rows[0].n, 0);
+        const c2 = await connect('rita');
+        assert.equal((await expectFailure(c2, "set app.tenant_id = 't2'; insert into orders values (21, 't2', 'spoofed')"))?.code, '42501');
+        assert.equal((await carol.query('select count(*)::int as n from orders where id = 21')).rows[0].n, 0);
+      });
+
+      test('a query that changes identity and ends a transaction is refused (0A000) before it runs', async () => {
+        const c = await connect('rita');
+        const before = await identityOf(c);
+        assert.equal((await expectFailure(c, 'set session authorization postgres; insert into secrets values (9); commit'))?.code, '0A000');
+        assert.deepEqual(await identityOf(c), before, 'the connection goes on with its own identity');
+        const carol = await connect('carol@t1');
+        assert.equal((await carol.query('select count(*)::int as n from secrets where id = 9')).rows[0].n, 0);
+      });
+
       test('layer two rolls back the transaction in which the identity changed, and audits it', async () => {
         const c = await connect('rita');
         const err = await expectFailure(c, 'begin; set session authorization postgres; create table evil (a int); insert into secrets values (7)');
@@ -214,6 +233,42 @@ export function authorizationSuite(bypassClassifier: boolean): void {
         assert.equal(deny.error_code, '42501');
       });
     }
+
+    test('a multi-statement query that mentions app.* commits as one implicit transaction, failures and all', async () => {
+      const carol = await connect('carol@t1');
+      await carol.query('create table ledger (id int primary key, note text, ref int references ledger (id) deferrable initially deferred)');
+      const c = await connect('rita');
+      const r = (await c.query(
+        "insert into ledger values (1, current_setting('app.user')); select current_setting('app.tenant_id') as t",
+      )) as unknown as pg.QueryResult[];
+      assert.deepEqual(r[1]?.rows, [{ t: 't1' }]);
+      // Visible to another session at once: committed, and the backend released.
+      assert.deepEqual((await carol.query('select note from ledger where id = 1')).rows, [{ note: 'rita' }]);
+      const dup = await expectFailure(c, "insert into ledger values (2, current_setting('app.user')); insert into ledger values (1, 'again')");
+      assert.equal(dup?.code, '23505');
+      // A deferred foreign key fails at the implicit COMMIT, as in PostgreSQL.
+      const deferred = await expectFailure(c, "insert into ledger values (3, current_setting('app.user'), 99); select 1");
+      assert.equal(deferred?.code, '23503');
+      assert.deepEqual((await carol.query('select id from ledger order by id')).rows, [{ id: 1 }], 'the failed queries left nothing');
+      assert.equal((await identityOf(c)).user, 'rita');
+      await c.query('begin');
+      await c.query("insert into ledger values (4, current_setting('app.user'))");
+      await c.query('commit');
+    });
+
+    test('a query that mentions app.* and ends a transaction is refused (0A000); inside a transaction it fails it', async () => {
+      const c = await connect('rita');
+      const sql = "insert into ledger values (10, 'x'); select current_setting('app.tenant_id'); commit";
+      assert.equal((await expectFailure(c, sql))?.code, '0A000');
+      await c.query('begin');
+      assert.equal((await expectFailure(c, sql))?.code, '0A000');
+      assert.equal((await expectFailure(c, 'select 1'))?.code, '25P02');
+      await c.query('rollback');
+      const carol = await connect('carol@t1');
+      assert.equal((await carol.query('select count(*)::int as n from ledger where id = 10')).rows[0].n, 0);
+      const lines = await server.audit();
+      assert.ok(lines.some((l) => l.event === 'authz_deny' && l.identity === 'rita' && l.operation === 'sql.identity_check' && l.error_code === '0A000'));
+    });
 
     test('RESET ALL cannot clear the engine settings for later statements', async () => {
       const c = await connect('bob');

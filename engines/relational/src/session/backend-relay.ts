@@ -97,6 +97,26 @@ export class BackendRelay {
     if (held !== undefined) for (const chunk of held) this.#write(chunk);
   }
 
+  /**
+   * Sends what a `hold` exchange kept back, with its final ReadyForQuery replaced by one of
+   * `status`, and `before` (whole frames) inserted ahead of it. False, sending nothing, when the
+   * held answer does not end with a ReadyForQuery.
+   */
+  releaseEnding(status: TransactionStatus, before: Buffer): boolean {
+    const held = this.#held;
+    this.#held = undefined;
+    const last = held?.[held.length - 1];
+    if (held === undefined || last === undefined || last.length < 6) return false;
+    const rfq = last.subarray(last.length - 6);
+    if (rfq[0] !== BackendCode.ReadyForQuery || rfq.readInt32BE(1) !== 5) return false;
+    for (let i = 0; i < held.length - 1; i++) this.#write(held[i]!);
+    if (last.length > 6) this.#write(last.subarray(0, last.length - 6));
+    if (before.length > 0) this.#write(before);
+    this.#write(Buffer.from([BackendCode.ReadyForQuery, 0, 0, 0, 5, status.charCodeAt(0)]));
+    this.lastStatus = status;
+    return true;
+  }
+
   /** Drops what a `hold` exchange kept back: the client never sees it. */
   discard(): void {
     this.#held = undefined;

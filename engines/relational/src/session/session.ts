@@ -9,6 +9,7 @@ import {
   ServerIdleInTransactionTimeout,
   ServerUnexpectedMessage,
   SessionIdentityChanged,
+  SessionIdentityTransactionEnd,
   SessionIdentityUnverified,
 } from '../errors.js';
 import {
@@ -145,6 +146,11 @@ const IDENTITY_PROBE_IN_BATCH: Buffer = new FrontendBatch()
 const PROBED_SETTINGS = ['session_authorization', 'app.tenant_id', 'app.user'] as const;
 type ProbedSetting = (typeof PROBED_SETTINGS)[number];
 
+// A checked multi-statement unit outside a transaction runs inside these (see #run).
+const WRAP_BEGIN: Buffer = new FrontendBatch().add({ type: 'query', sql: 'BEGIN' }).take();
+const WRAP_COMMIT: Buffer = new FrontendBatch().add({ type: 'query', sql: 'COMMIT' }).take();
+const WRAP_ROLLBACK: Buffer = new FrontendBatch().add({ type: 'query', sql: 'ROLLBACK' }).take();
+
 // Puts an open explicit transaction into the failed state, as a refused statement does in PostgreSQL.
 function encodePoison(): Buffer {
   const b = new FrontendBatch();
@@ -195,6 +201,9 @@ export class Session {
   readonly #hinted = new Set<string>();
   /** The next unit ending in Sync or Query gets its identity checked before the client sees its answer. */
   #probe = false;
+  /** Statements the unit being batched runs (Query statements, Executes), and its classifications' flags. */
+  #unitStatements = 0;
+  #unitFlags = 0;
   /** SET statements to replay when the session gets the backend after another session. */
   #settings: string[] = [];
   /** The first entries of `#settings` come from the startup packet; RESET ALL keeps them. */
@@ -337,6 +346,8 @@ export class Session {
         await this.#auditAllowed(c);
         this.#record(c, msg.sql);
         if (IDENTITY_HINT.test(msg.sql)) this.#probe = true;
+        this.#unitStatements += c.statements.length;
+        this.#unitFlags |= c.flags;
         const verdict = copyInVerdict(msg.sql);
         if (verdict.kind === 'refuse') {
           this.#resetBatch();
@@ -393,7 +404,10 @@ export class Session {
           this.#skipToSync = true;
           return 'continue';
         }
-        if (c !== undefined) await this.#auditAllowed(c);
+        if (c !== undefined) {
+          await this.#auditAllowed(c);
+          this.#unitFlags |= c.flags;
+        }
         if (this.#hinted.has(msg.statement)) this.#probe = true;
         this.#parseOnly = false;
         this.#add({ ...msg, portal: this.#name(msg.portal), statement: this.#name(msg.statement) });
@@ -414,6 +428,7 @@ export class Session {
         return 'continue';
       case 'execute':
         this.#parseOnly = false;
+        this.#unitStatements++;
         this.#add({ ...msg, portal: this.#name(msg.portal) });
         return 'continue';
       case 'sync':
@@ -473,6 +488,8 @@ export class Session {
 
   #resetBatch(): void {
     this.#batch.reset();
+    this.#unitStatements = 0;
+    this.#unitFlags = 0;
     this.#parseOnly = true;
     this.#parseCount = 0;
   }
@@ -560,6 +577,53 @@ export class Session {
     }
     this.#status = 'T';
     this.#fatal(err);
+  }
+
+  /**
+   * Ends the transaction a wrapped unit ran in. Returns the ErrorResponse frames it answered
+   * (empty when it succeeded), or null if the backend failed or did not end the transaction.
+   */
+  async #endWrapped(backend: TenantBackend, sql: Buffer): Promise<Buffer | null> {
+    const chunks: Buffer[] = [];
+    try {
+      await backend.exchange(sql, (c) => chunks.push(Buffer.from(c)));
+    } catch {
+      return null;
+    }
+    const errors: Buffer[] = [];
+    let ended = false;
+    try {
+      for (const f of splitBackendFrames(Buffer.concat(chunks))) {
+        if (f.code === BackendCode.ErrorResponse) errors.push(f.raw);
+        else if (f.code === BackendCode.ReadyForQuery) ended = f.body[0] === 0x49;
+      }
+    } catch {
+      return null;
+    }
+    return ended ? Buffer.concat(errors) : null;
+  }
+
+  /** A checked unit that would also end a transaction: refused before it reaches the backend. */
+  async #refuseTransactionEnd(end: 'ready' | 'flush'): Promise<void> {
+    const audit = this.#deps.audit;
+    if (audit?.records('authz_deny') === true) {
+      await audit.append(this.ctx, {
+        event: 'authz_deny',
+        operation: 'sql.identity_check',
+        resource: null,
+        result: 'denied',
+        errorCode: '0A000',
+        details: { reason: 'transaction_end', statement_kind: 'TransactionStmt' },
+      });
+    }
+    if (this.#lease !== undefined && this.#status === 'T') await this.#poison();
+    this.#error(
+      new SessionIdentityTransactionEnd(
+        'a query that mentions session authorization or app.* settings cannot also end a transaction (COMMIT, ROLLBACK, PREPARE TRANSACTION): send the transaction end separately',
+      ),
+      end === 'ready',
+    );
+    if (end === 'flush') this.#skipToSync = true;
   }
 
   /** schema_change for DDL and data_export for COPY TO, written before the statement runs. */
@@ -665,6 +729,10 @@ export class Session {
   /** Runs the batch on the backend. `ready`: it ends with Sync or Query; `flush`: with Flush. */
   async #run(end: 'ready' | 'flush', copyIn: boolean): Promise<void> {
     const batch = this.#batch;
+    const unitStatements = this.#unitStatements;
+    const unitFlags = this.#unitFlags;
+    this.#unitStatements = 0;
+    this.#unitFlags = 0;
     // A lone Sync with nothing pending needs no backend.
     if (end === 'ready' && batch.count === 1 && this.#lease === undefined && !copyIn && batch.byteLength === 5) {
       batch.reset();
@@ -684,6 +752,21 @@ export class Session {
       this.#client.write(readyForQuery(this.#status));
       return;
     }
+    const sessionUser = this.#role()?.name;
+    // A unit ending with Flush is checked too: later units of the same batch could otherwise read
+    // with a changed identity before the Sync.
+    const probe = this.#probe && sessionUser !== undefined;
+    this.#probe = false;
+    if (probe && (unitFlags & StatementFlag.TRANSACTION_END) !== 0) {
+      batch.reset();
+      await this.#refuseTransactionEnd(end);
+      return;
+    }
+    // Outside a transaction, a checked unit of several statements runs inside BEGIN, committed only
+    // once the check passed: otherwise its implicit transaction would commit writes made after an
+    // identity change before the check. (Units with their own BEGIN, SAVEPOINT... run as sent.)
+    const wrap =
+      probe && end === 'ready' && !copyIn && this.#status === 'I' && !this.#unsynced && unitStatements > 1 && (unitFlags & StatementFlag.TRANSACTION) === 0;
     const body = batch.take();
     let lease: Lease;
     try {
@@ -721,13 +804,9 @@ export class Session {
       input = Buffer.concat([input.subarray(0, at), ...this.#deferred, body]);
       this.#deferred = [];
     }
-    const sessionUser = this.#role()?.name;
-    // A unit ending with Flush is checked too: later units of the same batch could otherwise read
-    // with a changed identity before the Sync.
-    const probe = this.#probe && sessionUser !== undefined;
-    this.#probe = false;
+    if (wrap) input = Buffer.concat([input.subarray(0, input.length - body.length), WRAP_BEGIN, body]);
     relay.begin({
-      skipReadies: (prelude ? 1 + this.#settings.length : 0) + deferred,
+      skipReadies: (prelude ? 1 + this.#settings.length : 0) + deferred + (wrap ? 1 : 0),
       criticalReadies: prelude ? 1 : 0,
       dropCopyIn: copyIn,
       hold: probe,
@@ -767,17 +846,35 @@ export class Session {
         );
         return;
       }
+      let status = relay.lastStatus ?? returned;
+      if (wrap) {
+        this.#status = status ?? 'T';
+        // A failed unit is undone first (with any identity change in it), then the check runs.
+        if (status === 'E' && (await this.#endWrapped(lease.backend, WRAP_ROLLBACK)) !== null) status = 'I';
+        else if (status !== 'T') status = null;
+      }
       const drift = await this.#identityDrift(
         lease.backend,
-        [sessionUser, this.ctx.tenant, this.ctx.identity],
-        end === 'flush' ? { inBatch: true } : { inBatch: false, status: relay.lastStatus ?? returned },
+        [sessionUser!, this.ctx.tenant, this.ctx.identity],
+        end === 'flush' ? { inBatch: true } : { inBatch: false, status },
       );
       if (drift !== undefined) {
         relay.discard();
         await this.#identityChanged('changed', drift, new SessionIdentityChanged('the session identity changed, or could not be confirmed, after this statement; connection terminated'));
         return;
       }
-      relay.release();
+      if (wrap) {
+        const commit = status === 'T' ? await this.#endWrapped(lease.backend, WRAP_COMMIT) : Buffer.alloc(0);
+        // What the client sees is its implicit transaction's end: ReadyForQuery 'I', after any
+        // error COMMIT raised (a deferred constraint, say), as PostgreSQL would report it.
+        if (commit === null || !relay.releaseEnding('I', commit)) {
+          this.#fatal(new ServerUnexpectedMessage('internal error'));
+          return;
+        }
+        this.#status = 'I';
+      } else {
+        relay.release();
+      }
     }
     if (relay.preludeFailed || relay.leftover > 0) {
       gate.identityOwner = undefined;

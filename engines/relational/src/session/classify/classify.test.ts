@@ -153,9 +153,17 @@ const ROWS: readonly Row[] = [
   R('ANALYZE', ['DDL'], { resources: {} }),
   R('REFRESH MATERIALIZED VIEW mv', ['DDL'], { resources: { 'public.mv': ['DDL'] } }),
   // Session and transaction control
-  R('BEGIN', [], { flags: ['TRANSACTION'] }),
-  R('COMMIT', [], { flags: ['TRANSACTION'] }),
+  R('BEGIN', [], { flags: ['TRANSACTION', 'TRANSACTION_BEGIN'] }),
+  R('START TRANSACTION READ ONLY', [], { flags: ['TRANSACTION', 'TRANSACTION_BEGIN'] }),
+  R('COMMIT', [], { flags: ['TRANSACTION', 'TRANSACTION_END'] }),
+  R('END', [], { flags: ['TRANSACTION', 'TRANSACTION_END'] }),
+  R('ABORT', [], { flags: ['TRANSACTION', 'TRANSACTION_END'] }),
+  R('COMMIT AND CHAIN', [], { flags: ['TRANSACTION', 'TRANSACTION_END'] }),
+  R("PREPARE TRANSACTION 'x'", [], { flags: ['TRANSACTION', 'TRANSACTION_END'] }),
+  R("COMMIT PREPARED 'x'", [], { flags: ['TRANSACTION', 'TRANSACTION_END'] }),
   R('ROLLBACK TO SAVEPOINT s1', [], { flags: ['TRANSACTION'] }),
+  R('SAVEPOINT s1', [], { flags: ['TRANSACTION'] }),
+  R('RELEASE SAVEPOINT s1', [], { flags: ['TRANSACTION'] }),
   R('SET TRANSACTION ISOLATION LEVEL SERIALIZABLE', [], { flags: ['TRANSACTION'] }),
   R("SET statement_timeout = '5s'", [], { flags: ['SETTING'] }),
   R('SET search_path TO s, public', [], { flags: ['SETTING'] }),
@@ -169,7 +177,7 @@ const ROWS: readonly Row[] = [
   // Multi-statement strings, comments, whitespace
   R('BEGIN; INSERT INTO t VALUES (1); SELECT * FROM u; COMMIT;', ['SELECT', 'INSERT'], {
     resources: { 'public.t': ['INSERT'], 'public.u': ['SELECT'] },
-    flags: ['TRANSACTION'],
+    flags: ['TRANSACTION', 'TRANSACTION_BEGIN', 'TRANSACTION_END'],
   }),
   R('/* leading */ SELECT\n\t*  -- trailing\n FROM\n\n t ;', ['SELECT'], { resources: { 'public.t': ['SELECT'] } }),
   R('', [], { resources: {} }),

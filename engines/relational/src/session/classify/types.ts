@@ -64,6 +64,10 @@ export interface StatementFlagTable {
   readonly TEMP_OBJECT: 8192;
   /** Runs user code the classifier could not fully inspect (DO, CALL, user functions). */
   readonly USER_CODE: 16384;
+  /** BEGIN / START TRANSACTION (also set: TRANSACTION). */
+  readonly TRANSACTION_BEGIN: 32768;
+  /** Ends a transaction: COMMIT, END, ROLLBACK, ABORT (not ROLLBACK TO), PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED (also set: TRANSACTION). */
+  readonly TRANSACTION_END: 65536;
 }
 
 export const StatementFlag: StatementFlagTable = Object.freeze({
@@ -82,6 +86,8 @@ export const StatementFlag: StatementFlagTable = Object.freeze({
   COPY_OUT: 4096,
   TEMP_OBJECT: 8192,
   USER_CODE: 16384,
+  TRANSACTION_BEGIN: 32768,
+  TRANSACTION_END: 65536,
 } as const);
 
 /** One relation (or function, sequence...) a statement touches and the actions it needs on it. */

@@ -49,6 +49,15 @@ function planOnly(bits: ActionBits): ActionBits {
   return (bits & NON_QUERY_BITS) !== 0 ? (bits & ~NON_QUERY_BITS) | Action.SELECT : bits;
 }
 
+/** TransactionStmt kinds that end the transaction (ROLLBACK TO, SAVEPOINT and RELEASE do not). */
+const TRANSACTION_ENDS: ReadonlySet<string> = new Set([
+  'TRANS_STMT_COMMIT',
+  'TRANS_STMT_ROLLBACK',
+  'TRANS_STMT_PREPARE',
+  'TRANS_STMT_COMMIT_PREPARED',
+  'TRANS_STMT_ROLLBACK_PREPARED',
+]);
+
 /** Handles statement types other than the query language; false leaves `type` to the generic walk. */
 export function walkUtility(w: StatementWalker, type: string, b: Tree): boolean {
   const reason = FORBIDDEN_STATEMENTS.get(type);
@@ -59,6 +68,8 @@ export function walkUtility(w: StatementWalker, type: string, b: Tree): boolean 
   switch (type) {
     case 'TransactionStmt':
       w.flags |= StatementFlag.TRANSACTION;
+      if (b.kind === 'TRANS_STMT_BEGIN' || b.kind === 'TRANS_STMT_START') w.flags |= StatementFlag.TRANSACTION_BEGIN;
+      else if (TRANSACTION_ENDS.has(String(b.kind))) w.flags |= StatementFlag.TRANSACTION_END;
       return true;
     case 'VariableShowStmt':
       return true;
