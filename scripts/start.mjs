@@ -112,7 +112,14 @@ const engines = [
     name: 'relational',
     bin: join(root, 'engines/relational/bin/weftkit-relational.mjs'),
     ops: 20001,
-    env: { ...common, WEFTKIT_AUTH: 'password', WEFTKIT_DATA_DIR: join(home, 'relational'), WEFTKIT_AUDIT_OUTPUT: join(home, 'relational-audit.jsonl') },
+    env: {
+      ...common,
+      WEFTKIT_AUTH: 'password',
+      WEFTKIT_DATA_DIR: join(home, 'relational'),
+      WEFTKIT_AUDIT_OUTPUT: join(home, 'relational-audit.jsonl'),
+      // As in the image: fewer glibc malloc arenas, less memory per open tenant (docs/relational.md).
+      MALLOC_ARENA_MAX: '2',
+    },
   },
   {
     name: 'kv',
