@@ -48,6 +48,58 @@ const errnoOfCall = (fn: () => unknown): unknown => {
 };
 
 describe('PgDataFs (filesystem API)', () => {
+  test('a WAL page whose in-place write was cut short is put back from the tail journal; a cut journal slot is ignored', () => {
+    const { fs, dir } = setup();
+    const wal = '/pg_wal/000000010000000000000001';
+    const page = (fill: number): Buffer => Buffer.alloc(8192, fill);
+    const a = fs();
+    a.mkdir('/pg_wal');
+    a.writeFile(wal, '');
+    const fd = a.open(wal);
+    a.write(fd, Buffer.concat([page(1), page(2), page(3), page(4)]), 0, 4 * 8192, 0);
+    a.write(fd, page(5), 0, 8192, 3 * 8192);
+    a.fsyncFd(fd);
+    a.close(fd);
+    a.closeAllSync();
+    assert.equal(a.readdir('/').includes('wk_wal_tail'), false, 'the journal is not listed to PostgreSQL');
+
+    // PageFile page n + 1 holds byte page n; a sealed slot is 8192 + 28 bytes after a header slot.
+    const slotAt = (n: number): number => (n + 2) * (8192 + 28);
+    const tear = (path: string, n: number): void => {
+      const h = openSync(dir.resolve(`pgdata${path}`), 'r+');
+      try {
+        writeSync(h, randomBytes(3000), 0, 3000, slotAt(n) + 5000);
+      } finally {
+        closeSync(h);
+      }
+    };
+    // The last write (page 3, filled with 5) torn in place: repaired from the journal.
+    tear(wal, 3);
+    const b = fs();
+    assert.deepEqual(b.repairWalTail(), { seq: 5, path: wal, page: 3 });
+    assert.deepEqual(readAll(b, wal), Buffer.concat([page(1), page(2), page(3), page(5)]));
+    b.closeAllSync();
+
+    // Nothing torn: nothing to do.
+    const c = fs();
+    assert.equal(c.repairWalTail(), undefined);
+    c.closeAllSync();
+
+    // The journal's newest slot cut short (the in-place write had not begun): ignored, WAL intact.
+    // Entry 5 sits in slot 1: its data page is PgFile page 3 of the journal.
+    tear('/wk_wal_tail', 3);
+    const d = fs();
+    assert.equal(d.repairWalTail(), undefined);
+    assert.deepEqual(readAll(d, wal), Buffer.concat([page(1), page(2), page(3), page(5)]));
+    d.closeAllSync();
+    // A page that fails authentication and is not the journal's newest entry is left alone.
+    tear(wal, 1);
+    const e = fs();
+    assert.equal(e.repairWalTail(), undefined);
+    assert.throws(() => readAll(e, wal), 'damage other than the newest write stays an error');
+    e.closeAllSync();
+  });
+
   test('byte ranges across pages, partial pages, sizes, truncate and rename survive a reopen', () => {
     const { fs, dir } = setup();
     const a = fs();

@@ -15,6 +15,7 @@ import { dirStats, fileStats } from './pgdata-stats.js';
 import { RekeyShadow, type RekeyStep, removeRekeyLeftovers } from './pgdata-rekey.js';
 import { REKEY_SUFFIX } from './pgdata-scan.js';
 import { PG_PAGE } from './size-page.js';
+import { decodeWalTailSlot, encodeWalTailHeader, isWalSegment, WAL_TAIL_PATH, WAL_TAIL_SLOT, type WalTailEntry } from './wal-tail.js';
 
 export type { RekeyStep } from './pgdata-rekey.js';
 
@@ -55,6 +56,10 @@ export class PgDataFs extends BaseFilesystem {
   readonly #page = Buffer.alloc(PG_PAGE);
   readonly #rekeyPage = Buffer.alloc(PG_PAGE);
   #nextFd = 1;
+  /** The WAL tail journal (wal-tail.ts), held open once written; its last sequence number. */
+  #tail: FileState | undefined;
+  #tailSeq = 0;
+  readonly #tailHeader = Buffer.alloc(PG_PAGE);
 
   constructor(options: PgDataFsOptions) {
     super();
@@ -116,6 +121,7 @@ export class PgDataFs extends BaseFilesystem {
     this.#byPath.clear();
     this.#byFd.clear();
     this.#idle.clear();
+    this.#tail = undefined;
     this.#page.fill(0);
     this.#rekeyPage.fill(0);
   }
@@ -163,9 +169,108 @@ export class PgDataFs extends BaseFilesystem {
 
   write(fd: number, buffer: Uint8Array | ArrayBuffer, offset: number, length: number, position: number): number {
     return this.#op('write', fd, () => {
-      this.#file(fd).file.write(bytesOf(buffer, offset, length), position);
+      const f = this.#file(fd);
+      const bytes = bytesOf(buffer, offset, length);
+      if (f.path === undefined || !isWalSegment(f.path) || position % PG_PAGE !== 0) {
+        f.file.write(bytes, position);
+        return length;
+      }
+      // WAL: each whole page goes to the tail journal first, then in place (wal-tail.ts).
+      for (let at = 0; at < bytes.length; at += PG_PAGE) {
+        const page = bytes.subarray(at, Math.min(at + PG_PAGE, bytes.length));
+        if (page.length === PG_PAGE) this.#journal(f.path, (position + at) / PG_PAGE, page);
+        f.file.write(page, position + at);
+      }
       return length;
     });
+  }
+
+  /**
+   * Puts back the WAL page whose in-place write was cut short (a killed process), from the tail
+   * journal. Call before PostgreSQL starts. Returns the page it put back, if any.
+   */
+  repairWalTail(): WalTailEntry | undefined {
+    return this.#op('repair', WAL_TAIL_PATH, () => {
+      if (!this.#exists(WAL_TAIL_PATH)) return undefined;
+      let best: { entry: WalTailEntry; data: Buffer } | undefined;
+      const tail = this.#acquire(WAL_TAIL_PATH);
+      tail.refs++;
+      try {
+        for (const at of [0, WAL_TAIL_SLOT]) {
+          const header = Buffer.alloc(PG_PAGE);
+          const data = Buffer.alloc(PG_PAGE);
+          try {
+            if (tail.file.read(header, 0, PG_PAGE, at) !== PG_PAGE || tail.file.read(data, 0, PG_PAGE, at + PG_PAGE) !== PG_PAGE) continue;
+          } catch {
+            continue; // a slot whose write was cut short: the in-place write had not begun
+          }
+          const entry = decodeWalTailSlot(header, data);
+          if (entry !== undefined && (best === undefined || entry.seq > best.entry.seq)) best = { entry, data };
+        }
+      } finally {
+        this.#release(tail);
+      }
+      if (best === undefined) return undefined;
+      this.#tailSeq = best.entry.seq;
+      if (!this.#exists(best.entry.path)) return undefined;
+      const target = this.#acquire(best.entry.path);
+      target.refs++;
+      try {
+        try {
+          target.file.read(Buffer.alloc(PG_PAGE), 0, PG_PAGE, best.entry.page * PG_PAGE);
+          return undefined;
+        } catch {
+          // The newest WAL write was cut short: its whole page is in the journal.
+        }
+        target.file.write(best.data, best.entry.page * PG_PAGE);
+        target.file.saveSize();
+        target.file.pf.syncSync();
+        return best.entry;
+      } finally {
+        this.#release(target);
+      }
+    });
+  }
+
+  #exists(path: string): boolean {
+    try {
+      lstatSync(this.#abs(path));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  #journal(path: string, page: number, data: Buffer): void {
+    const tail = this.#tailFile();
+    const seq = ++this.#tailSeq;
+    const at = (seq % 2) * WAL_TAIL_SLOT;
+    encodeWalTailHeader(this.#tailHeader, { seq, path, page }, data);
+    tail.file.write(this.#tailHeader, at);
+    tail.file.write(data, at + PG_PAGE);
+  }
+
+  /** The tail journal, created with both slots (and its size recorded) before its first entry. */
+  #tailFile(): FileState {
+    const known = this.#tail;
+    if (known !== undefined && known.path === WAL_TAIL_PATH && !known.file.pf.closed) return known;
+    let f = this.#byPath.get(WAL_TAIL_PATH);
+    if (f === undefined) {
+      f = this.#exists(WAL_TAIL_PATH)
+        ? this.#acquire(WAL_TAIL_PATH)
+        : this.#track(WAL_TAIL_PATH, new PgFile(this.#dir.createPageFileSync(this.#rel(WAL_TAIL_PATH), { ciphers: this.#ciphers }), 0, this.#page));
+    }
+    f.refs++;
+    this.#idle.delete(f);
+    if (f.file.size < 2 * WAL_TAIL_SLOT) {
+      // After a crash a file comes back no longer than its recorded size: record it first.
+      f.file.resize(2 * WAL_TAIL_SLOT);
+      f.file.saveSize();
+      f.file.pf.syncSync();
+    }
+    this.#tail = f;
+    return f;
   }
 
   writeFile(path: string, data: string | Uint8Array): void {
@@ -251,7 +356,9 @@ export class PgDataFs extends BaseFilesystem {
   }
 
   readdir(path: string): string[] {
-    return this.#op('readdir', path, () => readdirSync(this.#abs(path)).filter((n) => !n.endsWith(REKEY_SUFFIX)));
+    return this.#op('readdir', path, () =>
+      readdirSync(this.#abs(path)).filter((n) => !n.endsWith(REKEY_SUFFIX) && !(n === WAL_TAIL_PATH.slice(1) && (path === '' || path === '/'))),
+    );
   }
 
   // Modes and times are not stored: every file is a 0600 PageFile, PostgreSQL relies on neither.

@@ -115,6 +115,9 @@ async function open(m: WorkerOpen): Promise<void> {
     }
     throw err;
   }
+  // A WAL page whose write a kill cut short is put back from the tail journal (wal-tail.ts).
+  const repaired = fs.repairWalTail();
+  if (repaired !== undefined) post({ op: 'log', level: 'warn', message: 'restored a write-ahead log page cut short by a crash', fields: { file: repaired.path, page: repaired.page } });
   syncAfterExchange = fs.syncToFs !== BaseFilesystem.prototype.syncToFs;
   db = await PGlite.create({
     fs,
