@@ -4,7 +4,7 @@
 // every PGDATA file under version 2, version 1 gone from keyring.json, rows intact, no copy left.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,12 +95,22 @@ describe('relational DEK re-encryption across an engine SIGKILL', () => {
     const total = Number(m[1]);
     assert.ok(total > 10, `${total} files to re-encrypt`);
 
-    // Some files done, some left, and one half copied (its copy beside it): kill there.
+    // Some files done, some left, and one half copied (its copy beside it): kill there. The copy
+    // must be of a file of 512 KiB or more (a quarter second at SLOW_RATE): a small file's copy can
+    // finish between this check and the kill.
+    const copyingLargeFile = (): boolean =>
+      rekeyCopies(pgdata).some((copy) => {
+        try {
+          return statSync(copy.slice(0, -REKEY_SUFFIX.length)).size >= 512 * 1024;
+        } catch {
+          return false;
+        }
+      });
     await until(
       'partial re-encryption progress',
       async () => {
         const s = await status(cliEnv, 'tr');
-        return s.running && s.remaining > 0 && s.remaining < total && rekeyCopies(pgdata).length > 0;
+        return s.running && s.remaining > 0 && s.remaining < total && copyingLargeFile();
       },
       45_000,
     );
