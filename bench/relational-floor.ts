@@ -8,22 +8,27 @@
 //      messages through execProtocolRawSync (wall and CPU per transaction);
 //   3. a worker_threads echo shaped like the tenant worker's request/answer (round-trip wall time,
 //      requests spaced by PostgreSQL's -S -c 1 latency, and back-to-back; CPU per round trip), by
-//      postMessage and by the engine's shared-memory exchange lane (the floors use the lane).
-// The floor of a transaction is 2 + 3 (per message); PostgreSQL's figure over the floor is the best
-// ratio any such design can reach, before protocol, TLS, authorization, sockets or storage.
+//      postMessage and by the engine's shared-memory exchange lane;
+//   4. the compute floors: 2 + 3 per message, with no sockets at all (a loose bound);
+//   5. the wire floor (floor-wire.ts): pgbench against a bare relay on the main thread (no
+//      authentication, TLS, sessions, classification, audit, encryption or fsync) that passes each
+//      Query to PGlite in memory, in a worker through the exchange lane and inline on the main
+//      thread, plus one commit fsync for tpcb. It counts the sockets and the event loop, so
+//      PostgreSQL's figure over it is the ceiling that binds any such design on this machine.
 //
 //   npm run bench -- relational-floor [--duration=SECONDS]
 //
 // Needs pgbench and PostgreSQL 15 server binaries (apt-get install -y postgresql-15 postgresql-client-15).
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { printRows } from './lib/report.js';
-import { run } from './lib/processes.js';
+import { cleanEnv, run } from './lib/processes.js';
 import { EchoWorker, type HopTiming } from './relational/floor-hop.js';
+import { WireFloor } from './relational/floor-wire.js';
 import { measurePglite, type PgliteFloor, SHARED_BUFFERS } from './relational/floor-pglite.js';
-import { type PgbenchResult, pgbenchInit, pgbenchRun } from './relational/pgbench.js';
+import { type PgbenchResult, type PgbenchTarget, pgbenchInit, pgbenchRun } from './relational/pgbench.js';
 import { findPostgresBin, type PostgresCluster, startPostgres } from './relational/postgres.js';
 
 function option(name: string, fallback: number): number {
@@ -61,6 +66,65 @@ function hopLine(name: string, h: HopTiming, cpuNote: string): string {
     `  hop ${name.padEnd(28)} ${h.rttUs.toFixed(1).padStart(7)} µs avg RTT (p50 ${h.p50Us.toFixed(1)}, p99 ${h.p99Us.toFixed(1)})  ` +
     `${h.cpuUs.toFixed(1)} µs CPU ${cpuNote}  (${h.roundTrips} round trips)`
   );
+}
+
+interface WireFigures {
+  readonly select1: PgbenchResult;
+  readonly tpcb1: PgbenchResult;
+  /** Sum over 4 workers, one pgbench -S -c 1 each (absent inline: one PGlite). */
+  readonly tenants4?: number;
+}
+
+function wireTarget(port: number, database: string): PgbenchTarget {
+  return { label: `wire floor ${database}`, host: '127.0.0.1', port, user: 'bench', database, env: cleanEnv({}) };
+}
+
+async function checkedRun(target: PgbenchTarget, args: readonly string[]): Promise<PgbenchResult> {
+  const r = await pgbenchRun(pgbench, target, [...args, '-T', String(SECONDS)]);
+  if (r.failed > 0) throw new Error(`${target.label} pgbench ${args.join(' ')}: ${r.failed} failed transactions`);
+  return r;
+}
+
+/** pgbench against the bare relay: inline (one PGlite on the main thread) or over 4 workers. */
+async function measureWire(inline: boolean): Promise<WireFigures> {
+  const floor = await WireFloor.start(4, inline);
+  try {
+    const w0 = wireTarget(floor.port, 'w0');
+    await checkedRun(w0, ['-S', '-c', '1']); // warm-up: every page the run touches is cached
+    const select1 = await checkedRun(w0, ['-S', '-c', '1']);
+    const tpcb1 = await checkedRun(w0, ['-c', '1']);
+    if (inline) return { select1, tpcb1 };
+    const each = await Promise.all([0, 1, 2, 3].map((i) => checkedRun(wireTarget(floor.port, `w${i}`), ['-S', '-c', '1'])));
+    return { select1, tpcb1, tenants4: each.reduce((sum, r) => sum + r.tps, 0) };
+  } finally {
+    await floor.close();
+  }
+}
+
+/**
+ * One commit's durability on this disk: an 8 KiB page rewritten in place, then fsync (as the engine
+ * does for each WAL flush), averaged over `count`, in `dir` (the same filesystem as the peer's data).
+ */
+function commitFsyncUs(dir: string, count: number): number {
+  const path = join(dir, 'fsync-probe');
+  const fd = openSync(path, 'w+');
+  try {
+    const page = Buffer.alloc(8192, 0x5a);
+    for (let i = 0; i < 16; i++) writeSync(fd, page, 0, page.length, i * page.length);
+    fsyncSync(fd);
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) {
+      writeSync(fd, page, 0, page.length, (i % 16) * page.length);
+      fsyncSync(fd);
+    }
+    return ((performance.now() - t0) * 1000) / count;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function wireLine(name: string, r: PgbenchResult): string {
+  return `  ${name.padEnd(34)} ${r.tps.toFixed(0).padStart(7)} tps  latency avg ${(r.latencyMs * 1000).toFixed(1)} µs  (${r.transactions} tx)`;
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'weftkit-bench-relational-floor-'));
@@ -163,6 +227,39 @@ try {
     { name: 'PGlite select + hop CPU per transaction', value: tenantCpuUs, unit: 'µs' },
     { name: 'hop round trip, back-to-back (wall)', value: b2b.rttUs, unit: 'µs' },
     { name: 'ceiling throughput', value: tenantsTps, unit: 'tps', peer: pgSelect4.tps, higherIsBetter: true },
+  ]);
+
+  // 5. The wire floor, measured with pgbench.
+  console.log(
+    '\nWire floor: pgbench against a bare relay on the main thread (TCP_NODELAY, no authentication, TLS, sessions, ' +
+      'classification, audit, encryption or fsync) passing each Query to PGlite in memory (shared_buffers ' +
+      `${SHARED_BUFFERS}); "worker" goes through the exchange lane as the engine does, "inline" runs PGlite on the main thread itself.`,
+  );
+  const inline = await measureWire(true);
+  console.log(wireLine('inline select-only -S -c 1', inline.select1));
+  console.log(wireLine('inline tpcb-like -c 1 (no fsync)', inline.tpcb1));
+  const wire = await measureWire(false);
+  console.log(wireLine('worker select-only -S -c 1', wire.select1));
+  console.log(wireLine('worker tpcb-like -c 1 (no fsync)', wire.tpcb1));
+  console.log(`  worker 4 workers x 1 client -S          ${wire.tenants4!.toFixed(0).padStart(7)} tps (sum)`);
+  const wireSelect = wire.select1.tps / pgSelect1.tps;
+  const fsyncUs = commitFsyncUs(dir, 400);
+  // tpcb at equal durability: the relay's transaction plus one commit fsync.
+  const wireTpcbDurableTps = 1e6 / (wire.tpcb1.latencyMs * 1000 + fsyncUs);
+  console.log(`  one commit's fsync on this disk (8 KiB rewrite + fsync)  ${fsyncUs.toFixed(1)} µs`);
+  const wireTpcb = wireTpcbDurableTps / pgTpcb1.tps;
+  const wireTenants = wire.tenants4! / pgSelect4.tps;
+  console.log(
+    `  select -c 1: ${verdict(wireSelect, GOALS.select1)} (inline, no worker: ${(inline.select1.tps / pgSelect1.tps).toFixed(2)}x)\n` +
+      `  tpcb   -c 1: ${verdict(wireTpcb, GOALS.tpcb1)} (worker latency + one fsync; without the fsync ${(wire.tpcb1.tps / pgTpcb1.tps).toFixed(2)}x, inline ${(inline.tpcb1.tps / pgTpcb1.tps).toFixed(2)}x)\n` +
+      `  4 tenants x 1 client: ${verdict(wireTenants, GOALS.tenants4)}`,
+  );
+  printRows('wire floor vs PostgreSQL 15 (ratio = ceiling that counts sockets and the event loop)', [
+    { name: 'select-only -S -c 1, worker', value: wire.select1.tps, unit: 'tps', peer: pgSelect1.tps, higherIsBetter: true },
+    { name: 'select-only -S -c 1, inline', value: inline.select1.tps, unit: 'tps', peer: pgSelect1.tps, higherIsBetter: true },
+    { name: 'tpcb-like -c 1, worker, no fsync', value: wire.tpcb1.tps, unit: 'tps', peer: pgTpcb1.tps, higherIsBetter: true },
+    { name: 'tpcb-like -c 1, worker + commit fsync', value: wireTpcbDurableTps, unit: 'tps', peer: pgTpcb1.tps, higherIsBetter: true },
+    { name: '4 workers x 1 client -S', value: wire.tenants4!, unit: 'tps', peer: pgSelect4.tps, higherIsBetter: true },
   ]);
 } catch (err) {
   failed = true;

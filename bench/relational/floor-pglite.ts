@@ -182,17 +182,28 @@ function timed(db: PGlite, txs: readonly Uint8Array[][], seconds: number): TxTim
   return { transactions: n, wallUs: ((now - t0) * 1000) / n, cpuUs: (cpu.user + cpu.system) / n };
 }
 
-export async function measurePglite(seconds: number, log: (line: string) => void): Promise<PgliteFloor> {
-  const started = performance.now();
+/** PGlite in memory with the engine's start parameters (shared_buffers raised) and pgbench's scale-1 schema, checked. */
+export async function openFloorPglite(): Promise<PGlite> {
   const db = await PGlite.create({ startParams: startParams(), initDbStartParams: [...INITDB_PARAMS] });
   try {
     for (const sql of SCHEMA) await db.exec(sql);
+    const counts = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pgbench_accounts');
+    if (counts.rows[0]!.n !== ACCOUNTS) throw new Error(`pgbench_accounts has ${counts.rows[0]!.n} rows`);
+    return db;
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}
+
+export async function measurePglite(seconds: number, log: (line: string) => void): Promise<PgliteFloor> {
+  const started = performance.now();
+  const db = await openFloorPglite();
+  try {
     const info = await db.query<{ v: string; sb: string; mb: number }>(
       "SELECT version() AS v, current_setting('shared_buffers') AS sb, pg_total_relation_size('pgbench_accounts') / 1048576.0 AS mb",
     );
     const row = info.rows[0]!;
-    const counts = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pgbench_accounts');
-    if (counts.rows[0]!.n !== ACCOUNTS) throw new Error(`pgbench_accounts has ${counts.rows[0]!.n} rows`);
     log(
       `  PGlite ready in ${((performance.now() - started) / 1000).toFixed(1)} s: scale 1 schema, pgbench_accounts ${Number(row.mb).toFixed(1)} MB ` +
         `(table + primary key), shared_buffers ${row.sb}`,
