@@ -148,6 +148,19 @@ export function authorizationSuite(bypassClassifier: boolean): void {
         });
       }
 
+      test('in a failed transaction, a unit that rolls back to a savepoint and changes the tenant ends the session', async () => {
+        const c = await connect('rita');
+        const before = await identityOf(c);
+        await c.query('begin');
+        await c.query('savepoint s');
+        assert.equal((await expectFailure(c, 'select 1/0'))?.code, '22012');
+        const err = await expectFailure(c, "rollback to savepoint s; SET app.tenant_id = 't2'; select item from orders order by id");
+        assert.equal(err?.code, '42501');
+        assert.ok((await expectFailure(c, 'select 1')) !== undefined, 'the connection is closed');
+        const next = await connect('rita');
+        assert.deepEqual(await identityOf(next), before);
+      });
+
       test('a batch that ends with Flush is checked before its next unit can read with a changed tenant', async () => {
         // bob logs in on a raw socket (cleartext, dev mode) to drive the extended protocol by hand.
         const { socket, received, closed } = await rawSession(server.port, 'bob', PASSWORDS.bob!, 't1');
@@ -254,6 +267,20 @@ export function authorizationSuite(bypassClassifier: boolean): void {
       await c.query('begin');
       await c.query("insert into ledger values (4, current_setting('app.user'))");
       await c.query('commit');
+    });
+
+    test('in a transaction that already failed, a query that mentions app.* gets 25P02 and the connection goes on', async () => {
+      const c = await connect('rita');
+      const before = await identityOf(c);
+      await c.query('begin');
+      assert.equal((await expectFailure(c, 'select 1/0'))?.code, '22012');
+      assert.equal((await expectFailure(c, "select current_setting('app.tenant_id')"))?.code, '25P02');
+      assert.equal((await expectFailure(c, "select 1; select current_setting('app.user')"))?.code, '25P02');
+      const extended = await c.query({ text: "select current_setting('app.user') || $1 as u", values: ['!'] }).catch((err: { code?: string }) => err);
+      assert.equal((extended as { code?: string }).code, '25P02');
+      await c.query('rollback');
+      assert.deepEqual(await identityOf(c), before);
+      assert.deepEqual((await c.query("select current_setting('app.tenant_id') as t")).rows, [{ t: 't1' }]);
     });
 
     test('a query that mentions app.* and ends a transaction is refused (0A000); inside a transaction it fails it', async () => {

@@ -204,6 +204,8 @@ export class Session {
   /** Statements the unit being batched runs (Query statements, Executes), and its classifications' flags. */
   #unitStatements = 0;
   #unitFlags = 0;
+  /** The unit has a statement the classifier could not read (unparseable, or a Bind of an unknown statement). */
+  #unitOpaque = false;
   /** SET statements to replay when the session gets the backend after another session. */
   #settings: string[] = [];
   /** The first entries of `#settings` come from the startup packet; RESET ALL keeps them. */
@@ -348,6 +350,7 @@ export class Session {
         if (IDENTITY_HINT.test(msg.sql)) this.#probe = true;
         this.#unitStatements += c.statements.length;
         this.#unitFlags |= c.flags;
+        if (c.unparseable) this.#unitOpaque = true;
         const verdict = copyInVerdict(msg.sql);
         if (verdict.kind === 'refuse') {
           this.#resetBatch();
@@ -407,6 +410,9 @@ export class Session {
         if (c !== undefined) {
           await this.#auditAllowed(c);
           this.#unitFlags |= c.flags;
+          if (c.unparseable) this.#unitOpaque = true;
+        } else {
+          this.#unitOpaque = true;
         }
         if (this.#hinted.has(msg.statement)) this.#probe = true;
         this.#parseOnly = false;
@@ -490,6 +496,7 @@ export class Session {
     this.#batch.reset();
     this.#unitStatements = 0;
     this.#unitFlags = 0;
+    this.#unitOpaque = false;
     this.#parseOnly = true;
     this.#parseCount = 0;
   }
@@ -731,8 +738,10 @@ export class Session {
     const batch = this.#batch;
     const unitStatements = this.#unitStatements;
     const unitFlags = this.#unitFlags;
+    const unitOpaque = this.#unitOpaque;
     this.#unitStatements = 0;
     this.#unitFlags = 0;
+    this.#unitOpaque = false;
     // A lone Sync with nothing pending needs no backend.
     if (end === 'ready' && batch.count === 1 && this.#lease === undefined && !copyIn && batch.byteLength === 5) {
       batch.reset();
@@ -755,7 +764,11 @@ export class Session {
     const sessionUser = this.#role()?.name;
     // A unit ending with Flush is checked too: later units of the same batch could otherwise read
     // with a changed identity before the Sync.
-    const probe = this.#probe && sessionUser !== undefined;
+    // In a transaction that has already failed, PostgreSQL runs nothing but a transaction exit
+    // (ROLLBACK, ROLLBACK TO, COMMIT): a unit with none, and nothing the classifier could not read,
+    // cannot change the identity. Its errors (25P02) reach the client unchecked, the connection kept.
+    const inert = this.#status === 'E' && !this.#unsynced && !unitOpaque && (unitFlags & StatementFlag.TRANSACTION) === 0;
+    const probe = this.#probe && sessionUser !== undefined && !inert;
     this.#probe = false;
     if (probe && (unitFlags & StatementFlag.TRANSACTION_END) !== 0) {
       batch.reset();
