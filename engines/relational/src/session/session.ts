@@ -13,13 +13,10 @@ import {
   SessionIdentityUnverified,
 } from '../errors.js';
 import {
-  BackendCode,
   errorResponse,
   parseComplete,
-  readDataRow,
   readyForQuery,
   type Severity,
-  splitBackendFrames,
   type TransactionStatus,
   type TypedFrontendMessage,
 } from '../protocol/index.js';
@@ -30,6 +27,7 @@ import { backendState } from './backend-state.js';
 import { type Classification, type ClassifierCache, StatementFlag } from './classify/index.js';
 import { copyInVerdict, mightCopyIn } from './copy-in.js';
 import { FrontendBatch } from './frontend-encoder.js';
+import { endWrapped, identityDrift, mentionsIdentity, type ProbedSetting, WRAP_BEGIN, WRAP_COMMIT, WRAP_ROLLBACK } from './identity-check.js';
 import { escapedLiteral, identitySettingsSql } from './identity-sql.js';
 import { OWNER_ROLE, type SessionRole, sessionRole } from './pg-role.js';
 import { authorizeClassification, type StatementRefusal, sharedBackendRefusal } from './statement-gate.js';
@@ -114,43 +112,6 @@ function encodeAbort(): Buffer {
   return b.take();
 }
 
-/**
- * Authorization layer two's trigger. PGlite's authenticated user is the bootstrap superuser, so
- * PostgreSQL itself allows SET/RESET SESSION AUTHORIZATION, and any role may SET or RESET the
- * custom settings `app.tenant_id` and `app.user` that row-level security reads. Every spelling of
- * those contains "authorization", or the word `app` followed (after an optional closing quote,
- * spaces or a comment) by the dot of a qualified setting name, unless written with Unicode escapes
- * (`U&"..."`). A unit whose text has any of them is held back until the backend confirms, in a
- * separate exchange, that it still runs as the session's role with the session's tenant and user.
- */
-const IDENTITY_HINT = /authorization|u&|\bapp\b"?\s*(?:\.|\/\*|--)/i;
-/** Schema-qualified, so no search_path a session sets can put another function in its place. */
-const PROBE_SQL =
-  "SELECT pg_catalog.current_setting('session_authorization'), pg_catalog.current_setting('app.tenant_id', true), pg_catalog.current_setting('app.user', true)";
-const IDENTITY_PROBE: Buffer = new FrontendBatch().add({ type: 'query', sql: PROBE_SQL }).take();
-/**
- * The same question inside an unsynced extended-protocol batch (a unit that ended with Flush), where
- * a Query message would end the batch's implicit transaction: a reserved statement and portal,
- * closed again, and a Flush. In a failed batch PostgreSQL skips it, which counts as not confirmed.
- */
-const PROBE_NAME = '\u0001weftkit-probe';
-const IDENTITY_PROBE_IN_BATCH: Buffer = new FrontendBatch()
-  .add({ type: 'parse', name: PROBE_NAME, sql: PROBE_SQL, paramTypes: [] })
-  .add({ type: 'bind', portal: PROBE_NAME, statement: PROBE_NAME, paramFormats: [], params: [], resultFormats: [] })
-  .add({ type: 'execute', portal: PROBE_NAME, maxRows: 0 })
-  .add({ type: 'close', target: 'P', name: PROBE_NAME })
-  .add({ type: 'close', target: 'S', name: PROBE_NAME })
-  .add({ type: 'flush' })
-  .take();
-/** What the identity probe reads, in its column order (also the audit line's resource when one differs). */
-const PROBED_SETTINGS = ['session_authorization', 'app.tenant_id', 'app.user'] as const;
-type ProbedSetting = (typeof PROBED_SETTINGS)[number];
-
-// A checked multi-statement unit outside a transaction runs inside these (see #run).
-const WRAP_BEGIN: Buffer = new FrontendBatch().add({ type: 'query', sql: 'BEGIN' }).take();
-const WRAP_COMMIT: Buffer = new FrontendBatch().add({ type: 'query', sql: 'COMMIT' }).take();
-const WRAP_ROLLBACK: Buffer = new FrontendBatch().add({ type: 'query', sql: 'ROLLBACK' }).take();
-
 // Puts an open explicit transaction into the failed state, as a refused statement does in PostgreSQL.
 function encodePoison(): Buffer {
   const b = new FrontendBatch();
@@ -197,7 +158,7 @@ export class Session {
   /** Classifications of this session's named statements (client names), for Bind. */
   readonly #statements = new Map<string, Classification>();
   #unnamed: Classification | undefined;
-  /** Prepared statements (by client name, '' = unnamed) whose text matches `IDENTITY_HINT`. */
+  /** Prepared statements (by client name, '' = unnamed) whose text mentions the identity (`mentionsIdentity`). */
   readonly #hinted = new Set<string>();
   /** The next unit ending in Sync or Query gets its identity checked before the client sees its answer. */
   #probe = false;
@@ -347,7 +308,7 @@ export class Session {
         }
         await this.#auditAllowed(c);
         this.#record(c, msg.sql);
-        if (IDENTITY_HINT.test(msg.sql)) this.#probe = true;
+        if (mentionsIdentity(msg.sql)) this.#probe = true;
         this.#unitStatements += c.statements.length;
         this.#unitFlags |= c.flags;
         if (c.unparseable) this.#unitOpaque = true;
@@ -385,7 +346,7 @@ export class Session {
           return 'continue';
         }
         this.#record(c, msg.sql);
-        if (IDENTITY_HINT.test(msg.sql)) this.#hinted.add(msg.name);
+        if (mentionsIdentity(msg.sql)) this.#hinted.add(msg.name);
         else this.#hinted.delete(msg.name);
         if (msg.name === '') {
           this.#unnamed = c;
@@ -533,36 +494,6 @@ export class Session {
   }
 
   /**
-   * The first of `PROBED_SETTINGS` whose value on the backend is not `expected` (asked in its own
-   * exchange), or undefined when all match. An aborted transaction cannot be asked, so it counts as
-   * changed: nothing it ran is shown.
-   */
-  async #identityDrift(
-    backend: TenantBackend,
-    expected: readonly string[],
-    at: { readonly inBatch: true } | { readonly inBatch: false; readonly status: TransactionStatus | null },
-  ): Promise<ProbedSetting | undefined> {
-    if (!at.inBatch && (at.status === 'E' || at.status === null)) return PROBED_SETTINGS[0];
-    const chunks: Buffer[] = [];
-    try {
-      await backend.exchange(at.inBatch ? IDENTITY_PROBE_IN_BATCH : IDENTITY_PROBE, (c) => chunks.push(Buffer.from(c)));
-    } catch {
-      return PROBED_SETTINGS[0];
-    }
-    let values: (string | null)[] | undefined;
-    try {
-      for (const f of splitBackendFrames(Buffer.concat(chunks))) {
-        if (f.code === BackendCode.ErrorResponse) return PROBED_SETTINGS[0];
-        if (f.code === BackendCode.DataRow) values = readDataRow(f);
-      }
-    } catch {
-      return PROBED_SETTINGS[0];
-    }
-    if (values === undefined) return PROBED_SETTINGS[0];
-    return PROBED_SETTINGS.find((_, i) => values[i] !== expected[i]);
-  }
-
-  /**
    * Layer two caught what layer one let through (the backend left the session's role, tenant or
    * user: `resource` names the setting), or could not check it (the held answer was too large). The
    * connection ends with `err` as FATAL, the open transaction is rolled back, and the next session
@@ -584,30 +515,6 @@ export class Session {
     }
     this.#status = 'T';
     this.#fatal(err);
-  }
-
-  /**
-   * Ends the transaction a wrapped unit ran in. Returns the ErrorResponse frames it answered
-   * (empty when it succeeded), or null if the backend failed or did not end the transaction.
-   */
-  async #endWrapped(backend: TenantBackend, sql: Buffer): Promise<Buffer | null> {
-    const chunks: Buffer[] = [];
-    try {
-      await backend.exchange(sql, (c) => chunks.push(Buffer.from(c)));
-    } catch {
-      return null;
-    }
-    const errors: Buffer[] = [];
-    let ended = false;
-    try {
-      for (const f of splitBackendFrames(Buffer.concat(chunks))) {
-        if (f.code === BackendCode.ErrorResponse) errors.push(f.raw);
-        else if (f.code === BackendCode.ReadyForQuery) ended = f.body[0] === 0x49;
-      }
-    } catch {
-      return null;
-    }
-    return ended ? Buffer.concat(errors) : null;
   }
 
   /** A checked unit that would also end a transaction: refused before it reaches the backend. */
@@ -863,10 +770,10 @@ export class Session {
       if (wrap) {
         this.#status = status ?? 'T';
         // A failed unit is undone first (with any identity change in it), then the check runs.
-        if (status === 'E' && (await this.#endWrapped(lease.backend, WRAP_ROLLBACK)) !== null) status = 'I';
+        if (status === 'E' && (await endWrapped(lease.backend, WRAP_ROLLBACK)) !== null) status = 'I';
         else if (status !== 'T') status = null;
       }
-      const drift = await this.#identityDrift(
+      const drift = await identityDrift(
         lease.backend,
         [sessionUser!, this.ctx.tenant, this.ctx.identity],
         end === 'flush' ? { inBatch: true } : { inBatch: false, status },
@@ -877,7 +784,7 @@ export class Session {
         return;
       }
       if (wrap) {
-        const commit = status === 'T' ? await this.#endWrapped(lease.backend, WRAP_COMMIT) : Buffer.alloc(0);
+        const commit = status === 'T' ? await endWrapped(lease.backend, WRAP_COMMIT) : Buffer.alloc(0);
         // What the client sees is its implicit transaction's end: ReadyForQuery 'I', after any
         // error COMMIT raised (a deferred constraint, say), as PostgreSQL would report it.
         if (commit === null || !relay.releaseEnding('I', commit)) {
