@@ -13,13 +13,15 @@
 //   5. the wire floor (floor-wire.ts): pgbench against a bare relay on the main thread (no
 //      authentication, TLS, sessions, classification, audit, encryption or fsync) that passes each
 //      Query to PGlite in memory, in a worker through the exchange lane and inline on the main
-//      thread, plus one commit fsync for tpcb. It counts the sockets and the event loop, so
-//      PostgreSQL's figure over it is the ceiling that binds any such design on this machine.
+//      thread (timing PGlite's calls there), plus one commit fsync for tpcb; and the same relay
+//      with a canned answer and no database, for a `SELECT 1;` script against PostgreSQL's. It
+//      counts the sockets and the event loop, so PostgreSQL's figure over the worker relay is the
+//      ceiling that binds any such design on this machine.
 //
 //   npm run bench -- relational-floor [--duration=SECONDS]
 //
 // Needs pgbench and PostgreSQL 15 server binaries (apt-get install -y postgresql-15 postgresql-client-15).
-import { closeSync, existsSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +75,9 @@ interface WireFigures {
   readonly tpcb1: PgbenchResult;
   /** Sum over 4 workers, one pgbench -S -c 1 each (absent inline: one PGlite). */
   readonly tenants4?: number;
+  /** Inline only: PGlite's execProtocolRawSync wall time per call during each run, µs. */
+  readonly selectExecUs?: number;
+  readonly tpcbExecUs?: number;
 }
 
 function wireTarget(port: number, database: string): PgbenchTarget {
@@ -87,15 +92,31 @@ async function checkedRun(target: PgbenchTarget, args: readonly string[]): Promi
 
 /** pgbench against the bare relay: inline (one PGlite on the main thread) or over 4 workers. */
 async function measureWire(inline: boolean): Promise<WireFigures> {
-  const floor = await WireFloor.start(4, inline);
+  const floor = await WireFloor.start(4, inline ? 'inline' : 'worker');
   try {
     const w0 = wireTarget(floor.port, 'w0');
     await checkedRun(w0, ['-S', '-c', '1']); // warm-up: every page the run touches is cached
+    floor.takeInlineExec();
     const select1 = await checkedRun(w0, ['-S', '-c', '1']);
+    const selectExec = floor.takeInlineExec();
     const tpcb1 = await checkedRun(w0, ['-c', '1']);
-    if (inline) return { select1, tpcb1 };
+    const tpcbExec = floor.takeInlineExec();
+    if (inline) return { select1, tpcb1, selectExecUs: selectExec!.avgUs, tpcbExecUs: tpcbExec!.avgUs };
     const each = await Promise.all([0, 1, 2, 3].map((i) => checkedRun(wireTarget(floor.port, `w${i}`), ['-S', '-c', '1'])));
     return { select1, tpcb1, tenants4: each.reduce((sum, r) => sum + r.tps, 0) };
+  } finally {
+    await floor.close();
+  }
+}
+
+/** The relay with no database behind it, for a `SELECT 1;` script: one client, and 4 at once. */
+async function measureCanned(script: string): Promise<{ select1: PgbenchResult; clients4: number }> {
+  const floor = await WireFloor.start(4, 'canned');
+  try {
+    const args = ['-n', '-f', script, '-c', '1'];
+    const select1 = await checkedRun(wireTarget(floor.port, 'w0'), args);
+    const each = await Promise.all([0, 1, 2, 3].map((i) => checkedRun(wireTarget(floor.port, `w${i}`), args)));
+    return { select1, clients4: each.reduce((sum, r) => sum + r.tps, 0) };
   } finally {
     await floor.close();
   }
@@ -142,10 +163,14 @@ try {
 
   // 1. PostgreSQL 15.
   await pgbenchInit(pgbench, postgres.target, 1);
+  const selectOneScript = join(dir, 'select-1.sql');
+  writeFileSync(selectOneScript, 'SELECT 1;\n');
   const pgRuns: [string, string[]][] = [
     ['select-only -S -c 1', ['-S', '-c', '1']],
     ['tpcb-like -c 1', ['-c', '1']],
     ['select-only -S -c 4', ['-S', '-c', '4']],
+    ['SELECT 1 -c 1', ['-n', '-f', selectOneScript, '-c', '1']],
+    ['SELECT 1 -c 4', ['-n', '-f', selectOneScript, '-c', '4']],
   ];
   const pg: PgbenchResult[] = [];
   for (const [name, args] of pgRuns) {
@@ -154,7 +179,7 @@ try {
     pg.push(r);
     console.log(`  PostgreSQL 15 ${name.padEnd(22)} ${r.tps.toFixed(0).padStart(7)} tps  latency avg ${(r.latencyMs * 1000).toFixed(1)} µs  (${r.transactions} tx)`);
   }
-  const [pgSelect1, pgTpcb1, pgSelect4] = pg as [PgbenchResult, PgbenchResult, PgbenchResult];
+  const [pgSelect1, pgTpcb1, pgSelect4, pgOne1, pgOne4] = pg as [PgbenchResult, PgbenchResult, PgbenchResult, PgbenchResult, PgbenchResult];
   await postgres.stop();
   postgres = undefined;
 
@@ -235,9 +260,16 @@ try {
       'classification, audit, encryption or fsync) passing each Query to PGlite in memory (shared_buffers ' +
       `${SHARED_BUFFERS}); "worker" goes through the exchange lane as the engine does, "inline" runs PGlite on the main thread itself.`,
   );
+  const canned = await measureCanned(selectOneScript);
+  console.log(wireLine('canned answer, no database, SELECT 1 -c 1', canned.select1));
+  console.log(`  canned answer, 4 clients at once             ${canned.clients4.toFixed(0).padStart(7)} tps (sum)`);
   const inline = await measureWire(true);
   console.log(wireLine('inline select-only -S -c 1', inline.select1));
+  console.log(`    PGlite execProtocolRawSync per call in it ${inline.selectExecUs!.toFixed(1).padStart(7)} µs (in a tight loop: ${lite.select.wallUs.toFixed(1)} µs)`);
   console.log(wireLine('inline tpcb-like -c 1 (no fsync)', inline.tpcb1));
+  console.log(
+    `    PGlite execProtocolRawSync per call in it ${inline.tpcbExecUs!.toFixed(1).padStart(7)} µs (in a tight loop: ${(lite.tpcb.wallUs / TPCB_MESSAGES).toFixed(1)} µs)`,
+  );
   const wire = await measureWire(false);
   console.log(wireLine('worker select-only -S -c 1', wire.select1));
   console.log(wireLine('worker tpcb-like -c 1 (no fsync)', wire.tpcb1));
@@ -255,6 +287,8 @@ try {
       `  4 tenants x 1 client: ${verdict(wireTenants, GOALS.tenants4)}`,
   );
   printRows('wire floor vs PostgreSQL 15 (ratio = ceiling that counts sockets and the event loop)', [
+    { name: 'SELECT 1 -c 1, canned answer (no database)', value: canned.select1.tps, unit: 'tps', peer: pgOne1.tps, higherIsBetter: true },
+    { name: 'SELECT 1, 4 x 1 client, canned (PG -c 4)', value: canned.clients4, unit: 'tps', peer: pgOne4.tps, higherIsBetter: true },
     { name: 'select-only -S -c 1, worker', value: wire.select1.tps, unit: 'tps', peer: pgSelect1.tps, higherIsBetter: true },
     { name: 'select-only -S -c 1, inline', value: inline.select1.tps, unit: 'tps', peer: pgSelect1.tps, higherIsBetter: true },
     { name: 'tpcb-like -c 1, worker, no fsync', value: wire.tpcb1.tps, unit: 'tps', peer: pgTpcb1.tps, higherIsBetter: true },

@@ -57,18 +57,46 @@ interface WireBackend {
 /** PGlite on the main thread itself: no hop (the floor of the relay's own socket work). */
 class InlineBackend implements WireBackend {
   readonly #db: PGlite;
+  /** Calls of execProtocolRawSync and their summed wall time (ms). */
+  calls = 0;
+  execMs = 0;
 
   constructor(db: PGlite) {
     this.#db = db;
   }
 
   exchange(bytes: Uint8Array, done: (b: Uint8Array) => void): void {
-    done(this.#db.execProtocolRawSync(bytes));
+    const t0 = performance.now();
+    const answer = this.#db.execProtocolRawSync(bytes);
+    this.execMs += performance.now() - t0;
+    this.calls++;
+    done(answer);
   }
 
   async close(): Promise<void> {
     await this.#db.close();
   }
+}
+
+/**
+ * No database: every batch gets the same answer, one row with the int4 value 1, then
+ * ReadyForQuery 'I'. For a pgbench script of `SELECT 1;` (-n -f): what is left is the relay's
+ * socket work and pgbench itself, the floor of any server in Node.js here.
+ */
+class CannedBackend implements WireBackend {
+  static readonly #ANSWER = Buffer.concat([
+    // One field: "n", no table (0, 0), int4 (OID 23, 4 bytes, typmod -1), text format.
+    message('T', Buffer.concat([Buffer.from([0, 1]), Buffer.from('n\0', 'latin1'), int32s(0), Buffer.from([0, 0]), int32s(23), Buffer.from([0, 4]), int32s(-1), Buffer.from([0, 0])])),
+    message('D', Buffer.concat([Buffer.from([0, 1]), int32s(1), Buffer.from('1', 'latin1')])),
+    message('C', Buffer.from('SELECT 1\0', 'latin1')),
+    message('Z', Buffer.from('I', 'latin1')),
+  ]);
+
+  exchange(_bytes: Uint8Array, done: (b: Uint8Array) => void): void {
+    done(CannedBackend.#ANSWER);
+  }
+
+  async close(): Promise<void> {}
 }
 
 /** One PGlite worker, one exchange at a time (queued). */
@@ -199,11 +227,12 @@ export class WireFloor {
   }
 
   /**
-   * Starts `workers` PGlite workers (database w0 … wN-1), or with `inline` one PGlite on this
-   * thread (w0), and the relay on 127.0.0.1, any free port.
+   * Starts the relay on 127.0.0.1, any free port, with `workers` PGlite workers (database w0 …
+   * wN-1); `inline`: one PGlite on this thread (w0); `canned`: `workers` canned answers, no database.
    */
-  static async start(workers: number, inline = false): Promise<WireFloor> {
-    if (inline) return WireFloor.#listen([new InlineBackend(await openFloorPglite())]);
+  static async start(workers: number, kind: 'worker' | 'inline' | 'canned' = 'worker'): Promise<WireFloor> {
+    if (kind === 'inline') return WireFloor.#listen([new InlineBackend(await openFloorPglite())]);
+    if (kind === 'canned') return WireFloor.#listen(Array.from({ length: workers }, () => new CannedBackend()));
     const ws = Array.from({ length: workers }, () => new WireWorker());
     try {
       await Promise.all(ws.map((w) => w.ready()));
@@ -224,6 +253,16 @@ export class WireFloor {
       await Promise.all(ws.map((w) => w.close()));
       throw err;
     }
+  }
+
+  /** The inline PGlite's execProtocolRawSync calls and average wall time since the last take (inline only). */
+  takeInlineExec(): { calls: number; avgUs: number } | undefined {
+    const b = this.#workers[0];
+    if (!(b instanceof InlineBackend)) return undefined;
+    const r = { calls: b.calls, avgUs: b.calls === 0 ? 0 : (b.execMs * 1000) / b.calls };
+    b.calls = 0;
+    b.execMs = 0;
+    return r;
   }
 
   get port(): number {
