@@ -2,9 +2,11 @@
 // listener on the main thread (TCP_NODELAY) takes pgbench's connections, accepts any startup
 // without authentication, and relays each Query (or extended batch up to Sync/Flush) to a worker
 // running PGlite in memory, through the engine's own exchange lane (exchange-lane.ts), then writes
-// the answer back. Database `wN` picks worker N. What it leaves out is what the engine adds:
-// authentication, TLS, sessions, classification, authorization, audit, metrics, encryption and
-// fsync. So PostgreSQL over this is a ceiling that counts the sockets and the main thread too.
+// the answer back. Database `wN` picks worker N. Two variants take the worker away: PGlite inline
+// on the main thread, and a canned answer with no database (for a `SELECT 1;` script). What it
+// leaves out is what the engine adds: authentication, TLS, sessions, classification,
+// authorization, audit, metrics, encryption and fsync. So PostgreSQL over this is a ceiling that
+// counts the sockets and the main thread too.
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
@@ -54,7 +56,7 @@ interface WireBackend {
   close(): Promise<void>;
 }
 
-/** PGlite on the main thread itself: no hop (the floor of the relay's own socket work). */
+/** PGlite on the main thread itself: no hop; times each call, to compare with PGlite in a tight loop. */
 class InlineBackend implements WireBackend {
   readonly #db: PGlite;
   /** Calls of execProtocolRawSync and their summed wall time (ms). */
