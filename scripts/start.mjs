@@ -3,13 +3,26 @@
 // ./.weftkit/: a self-signed TLS certificate, a dev user with a random password, a dev JWT key and
 // token, a generated key-encryption key (the engines warn that it sits beside the data), and the
 // audit logs. Prints a working psql and curl line. Ctrl-C stops both engines cleanly.
+// Options (tests use them): --home DIR (default ./.weftkit); --port-base N (default 20000:
+// relational on N and ops N+1, kv on N+4 and ops N+5); --no-build.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+function option(name) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? undefined : process.argv[i + 1];
+}
+
 const root = new URL('..', import.meta.url).pathname;
-const home = join(root, '.weftkit');
+const home = option('home') ?? join(root, '.weftkit');
+const portBase = Number(option('port-base') ?? 20000);
+if (!Number.isInteger(portBase) || portBase < 1 || portBase > 65530) {
+  console.error('--port-base must be a port number (1-65530)');
+  process.exit(2);
+}
+const PORTS = { relational: portBase, relationalOps: portBase + 1, kv: portBase + 4, kvOps: portBase + 5 };
 const TENANT = 'dev';
 const USER = 'alice';
 
@@ -91,7 +104,7 @@ async function waitReady(port, child, name) {
   throw new Error(`${name} did not become ready`);
 }
 
-ensureBuilt();
+if (!process.argv.includes('--no-build')) ensureBuilt();
 mkdirSync(home, { recursive: true, mode: 0o700 });
 const tls = ensureTls();
 const users = await ensureUsers();
@@ -111,9 +124,11 @@ const engines = [
   {
     name: 'relational',
     bin: join(root, 'engines/relational/bin/weftkit-relational.mjs'),
-    ops: 20001,
+    ops: PORTS.relationalOps,
     env: {
       ...common,
+      WEFTKIT_PORT: String(PORTS.relational),
+      WEFTKIT_OPS_PORT: String(PORTS.relationalOps),
       WEFTKIT_AUTH: 'password',
       WEFTKIT_DATA_DIR: join(home, 'relational'),
       WEFTKIT_AUDIT_OUTPUT: join(home, 'relational-audit.jsonl'),
@@ -124,9 +139,11 @@ const engines = [
   {
     name: 'kv',
     bin: join(root, 'engines/kv/bin/weftkit-kv.mjs'),
-    ops: 20005,
+    ops: PORTS.kvOps,
     env: {
       ...common,
+      WEFTKIT_PORT: String(PORTS.kv),
+      WEFTKIT_OPS_PORT: String(PORTS.kvOps),
       WEFTKIT_AUTH: 'password,jwt',
       WEFTKIT_JWT_PUBLIC_KEY_FILE: jwtKey,
       WEFTKIT_DATA_DIR: join(home, 'kv'),
@@ -162,14 +179,14 @@ try {
   stop();
   process.exit(1);
 }
-const rel = `psql "host=localhost port=20000 user=${USER}@${TENANT} password=${users.password} dbname=default sslmode=require"`;
-const kv = `curl --cacert ${join(tls, 'ca.crt')} -X PUT -H "Authorization: Bearer $(cat ${join(home, 'dev-token')})" --data 'hello' https://localhost:20004/items/greeting`;
+const rel = `psql "host=localhost port=${PORTS.relational} user=${USER}@${TENANT} password=${users.password} dbname=default sslmode=require"`;
+const kv = `curl --cacert ${join(tls, 'ca.crt')} -X PUT -H "Authorization: Bearer $(cat ${join(home, 'dev-token')})" --data 'hello' https://localhost:${PORTS.kv}/items/greeting`;
 console.log(`
 WeftKit is running (development defaults; data, keys and logs in ${home}).
 
   relational:  ${rel}
   kv:          ${kv}
-               curl --cacert ${join(tls, 'ca.crt')} -u ${USER}:${users.password} https://localhost:20004/items/greeting
+               curl --cacert ${join(tls, 'ca.crt')} -u ${USER}:${users.password} https://localhost:${PORTS.kv}/items/greeting
 
 Ctrl-C stops both engines.
 `);
