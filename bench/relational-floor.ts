@@ -225,7 +225,7 @@ try {
   const tenantsCeiling = tenantsTps / pgSelect4.tps;
 
   console.log(
-    `\nFloors (PGlite wall + hop RTT gapped per message) and ceilings (PostgreSQL 15 over the floor):\n` +
+    `\nCompute floors, no sockets (PGlite wall + hop RTT gapped per message) and their ceilings, PostgreSQL 15 over the floor; loose bounds, the wire floor below is the one that binds:\n` +
       `  select -c 1: floor ${selectFloorUs.toFixed(1)} µs = PGlite ${lite.select.wallUs.toFixed(1)} + hop ${gapped.rttUs.toFixed(1)}; ` +
       `PostgreSQL ${pgSelectUs.toFixed(1)} µs; ${verdict(selectCeiling, GOALS.select1)}\n` +
       `  tpcb   -c 1: floor ${tpcbFloorUs.toFixed(1)} µs = PGlite ${lite.tpcb.wallUs.toFixed(1)} + ${TPCB_MESSAGES} x hop ${gapped.rttUs.toFixed(1)}; ` +
