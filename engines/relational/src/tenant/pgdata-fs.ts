@@ -242,6 +242,12 @@ export class PgDataFs extends BaseFilesystem {
     }
   }
 
+  /** The open state of `path`, opening it, or creating it empty when it does not exist. */
+  #openOrCreate(path: string): FileState {
+    if (this.#byPath.has(path) || this.#exists(path)) return this.#acquire(path);
+    return this.#track(path, new PgFile(this.#dir.createPageFileSync(this.#rel(path), { ciphers: this.#ciphers }), 0, this.#page));
+  }
+
   #journal(path: string, page: number, data: Buffer): void {
     const tail = this.#tailFile();
     const seq = ++this.#tailSeq;
@@ -255,12 +261,7 @@ export class PgDataFs extends BaseFilesystem {
   #tailFile(): FileState {
     const known = this.#tail;
     if (known !== undefined && known.path === WAL_TAIL_PATH && !known.file.pf.closed) return known;
-    let f = this.#byPath.get(WAL_TAIL_PATH);
-    if (f === undefined) {
-      f = this.#exists(WAL_TAIL_PATH)
-        ? this.#acquire(WAL_TAIL_PATH)
-        : this.#track(WAL_TAIL_PATH, new PgFile(this.#dir.createPageFileSync(this.#rel(WAL_TAIL_PATH), { ciphers: this.#ciphers }), 0, this.#page));
-    }
+    const f = this.#openOrCreate(WAL_TAIL_PATH);
     f.refs++;
     this.#idle.delete(f);
     if (f.file.size < 2 * WAL_TAIL_SLOT) {
@@ -275,16 +276,7 @@ export class PgDataFs extends BaseFilesystem {
 
   writeFile(path: string, data: string | Uint8Array): void {
     this.#op('writeFile', path, () => {
-      let f = this.#byPath.get(path);
-      if (f === undefined) {
-        try {
-          lstatSync(this.#abs(path));
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-          f = this.#track(path, new PgFile(this.#dir.createPageFileSync(this.#rel(path), { ciphers: this.#ciphers }), 0, this.#page));
-        }
-      }
-      f ??= this.#acquire(path);
+      const f = this.#openOrCreate(path);
       f.refs++;
       try {
         f.file.resize(0);
