@@ -11,6 +11,16 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { PGlite } from '@electric-sql/pglite';
+import {
+  authenticationOk,
+  backendKeyData,
+  commandComplete,
+  dataRow,
+  parameterStatus,
+  readyForQuery,
+  rowDescription,
+  sslResponse,
+} from '../../engines/relational/src/protocol/index.js';
 import { createLane, type LaneAnswer, LaneMain } from '../../engines/relational/src/tenant/exchange-lane.js';
 import { openFloorPglite } from './floor-pglite.js';
 
@@ -20,19 +30,6 @@ const GSSENC_REQUEST = 80877104;
 const PROTOCOL_3 = 196608;
 /** A relay for a benchmark, not a server: anything larger is refused. */
 const MAX_MESSAGE = 1 << 20;
-
-function message(type: string, body: Buffer): Buffer {
-  const head = Buffer.alloc(5);
-  head.write(type, 0, 'latin1');
-  head.writeInt32BE(4 + body.length, 1);
-  return Buffer.concat([head, body]);
-}
-
-function int32s(...values: number[]): Buffer {
-  const b = Buffer.alloc(4 * values.length);
-  for (const [i, v] of values.entries()) b.writeInt32BE(v, 4 * i);
-  return b;
-}
 
 const PARAMETERS: readonly [string, string][] = [
   ['server_version', '18.0'],
@@ -45,10 +42,10 @@ const PARAMETERS: readonly [string, string][] = [
 
 /** AuthenticationOk, the parameters libpq reads, BackendKeyData, ReadyForQuery 'I'. */
 const STARTUP_REPLY = Buffer.concat([
-  message('R', int32s(0)),
-  ...PARAMETERS.map(([k, v]) => message('S', Buffer.from(`${k}\0${v}\0`, 'utf8'))),
-  message('K', int32s(1, 1)),
-  message('Z', Buffer.from('I', 'latin1')),
+  authenticationOk(),
+  ...PARAMETERS.map(([k, v]) => parameterStatus(k, v)),
+  backendKeyData(1, 1),
+  readyForQuery('I'),
 ]);
 
 interface WireBackend {
@@ -87,11 +84,10 @@ class InlineBackend implements WireBackend {
  */
 class CannedBackend implements WireBackend {
   static readonly #ANSWER = Buffer.concat([
-    // One field: "n", no table (0, 0), int4 (OID 23, 4 bytes, typmod -1), text format.
-    message('T', Buffer.concat([Buffer.from([0, 1]), Buffer.from('n\0', 'latin1'), int32s(0), Buffer.from([0, 0]), int32s(23), Buffer.from([0, 4]), int32s(-1), Buffer.from([0, 0])])),
-    message('D', Buffer.concat([Buffer.from([0, 1]), int32s(1), Buffer.from('1', 'latin1')])),
-    message('C', Buffer.from('SELECT 1\0', 'latin1')),
-    message('Z', Buffer.from('I', 'latin1')),
+    rowDescription([{ name: 'n', typeOid: 23, typeSize: 4 }]),
+    dataRow(['1']),
+    commandComplete('SELECT 1'),
+    readyForQuery('I'),
   ]);
 
   exchange(_bytes: Uint8Array, done: (b: Uint8Array) => void): void {
@@ -184,7 +180,7 @@ function serve(socket: Socket, workers: readonly WireBackend[]): void {
         const body = buf.subarray(8, len);
         buf = buf.subarray(len);
         if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
-          socket.write('N');
+          socket.write(sslResponse(false));
           continue;
         }
         if (code !== PROTOCOL_3) return fail('unsupported protocol');
