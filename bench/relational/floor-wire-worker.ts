@@ -3,24 +3,23 @@
 // lane when the answer fits and by port otherwise. No encryption, no fsync, no classification.
 import { parentPort, workerData } from 'node:worker_threads';
 import { LaneWorker } from '../../engines/relational/src/tenant/exchange-lane.js';
+import { ResponseScanner } from '../../engines/relational/src/tenant/response-scanner.js';
 import { openFloorPglite } from './floor-pglite.js';
 
 const port = parentPort!;
 const lane = new LaneWorker(workerData as SharedArrayBuffer);
 const db = await openFloorPglite();
-
-/** ReadyForQuery's status byte if the answer ends with one ('Z', length 5, status). */
-function lastStatus(b: Uint8Array): 'I' | 'T' | 'E' | null {
-  if (b.length < 6 || b[b.length - 6] !== 0x5a) return null;
-  return String.fromCharCode(b[b.length - 1]!) as 'I' | 'T' | 'E';
-}
+/** The answer's last ReadyForQuery status, as the tenant worker finds it. */
+const scanner = new ResponseScanner();
 
 function serve(first: { id: number; bytes: Uint8Array }): void {
   let req: { id: number; bytes: Uint8Array } | undefined = first;
   while (req !== undefined) {
     lane.begin();
     const out = db.execProtocolRawSync(req.bytes);
-    const status = lastStatus(out);
+    scanner.reset();
+    scanner.push(out);
+    const status = scanner.status;
     let waits: boolean;
     if (lane.push(out)) {
       waits = lane.finish(req.id, status, 0, 0);
